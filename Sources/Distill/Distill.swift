@@ -1,0 +1,1 @@
+// Module `Distill`: see DESIGN.md.

@@ -1,0 +1,1 @@
+// Module `DistillData`: see DESIGN.md.

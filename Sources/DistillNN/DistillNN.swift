@@ -1,0 +1,1 @@
+// Module `DistillNN`: see DESIGN.md.
