@@ -26,6 +26,22 @@ public final class GradNode {
     init(op: OpName, shape: [Int], inputs: [GradNode?], pullback: @escaping (Tensor, Tensor) -> [Tensor?]) {
         self.op = op; self.shape = shape; self.inputs = inputs; self.pullback = pullback
     }
+
+    /// Tears a graph down iteratively: releasing a long chain node by node would recurse once per
+    /// node and overflow the stack. Each uniquely held parent is emptied before it is released.
+    deinit {
+        guard !inputs.isEmpty else { return }
+        var work = inputs.compactMap { $0 }
+        inputs = []
+        pullback = nil
+        while var n = work.popLast() {
+            if isKnownUniquelyReferenced(&n) {
+                work.append(contentsOf: n.inputs.compactMap { $0 })
+                n.inputs = []
+                n.pullback = nil
+            }
+        }
+    }
 }
 
 /// Whether differentiable ops record onto the tape (per thread of control; training loops run on one).
