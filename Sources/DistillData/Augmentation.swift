@@ -71,6 +71,14 @@ public struct Augmentation: Sendable, Equatable, CustomStringConvertible {
         let (c, h, w) = (imageShape[0], imageShape[1], imageShape[2])
         for s in steps {
             switch s {
+            case .jitter(let k) where k < 0:
+                throw DataError.invalidArgument("augmentation \(self): jitter \(k) must be non-negative")
+            case .crop(let p, let size) where p < 0 || (size ?? 1) < 1:
+                throw DataError.invalidArgument("augmentation \(self): crop padding \(p) must be ≥ 0 and size \(size ?? 1) ≥ 1")
+            case .flip(let p) where !(0...1).contains(p):
+                throw DataError.invalidArgument("augmentation \(self): flip probability \(p) is outside [0, 1]")
+            case .mixup(let a) where !(a > 0):
+                throw DataError.invalidArgument("augmentation \(self): mixup alpha \(a) must be positive")
             case .crop(let p, let size?) where size > h + 2 * p || size > w + 2 * p:
                 throw DataError.invalidArgument("augmentation \(self): crop \(size) exceeds padded image \(h + 2 * p)×\(w + 2 * p) of \(Shape.describe(imageShape))")
             case .normalize(let m, let sd) where (m.count != c && m.count != 1) || m.count != sd.count:

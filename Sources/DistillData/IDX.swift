@@ -61,23 +61,24 @@ public struct IDXArray {
         }
     }
 
-    /// The elements as Float32 times `scale` into a tensor of `shape` (element count must match).
-    /// uint8 goes through a 256-entry table, so 47 M MNIST pixels decode at memory speed.
-    public func tensor(shape outShape: [Int]? = nil, scale: Float = 1) -> Tensor {
+    /// The elements as Float32 divided by `divisor` (255 gives torchvision's `ToTensor` values
+    /// exactly) into a tensor of `shape` (element count must match). uint8 goes through a
+    /// 256-entry table, so 47 M MNIST pixels decode at memory speed.
+    public func tensor(shape outShape: [Int]? = nil, divisor: Float = 1) -> Tensor {
         let target = outShape ?? shape
         precondition(Shape.count(target) == count, "IDXArray.tensor: shape \(Shape.describe(target)) does not hold \(count) elements of \(Shape.describe(shape))")
         let n = count
         return Tensor.make(target) { o in
             if type == .uint8 {
                 var table = [Float](repeating: 0, count: 256)
-                for v in 0..<256 { table[v] = Float(v) * scale }
+                for v in 0..<256 { table[v] = Float(v) / divisor }
                 let src = (buffer.pointer + dataOffset).assumingMemoryBound(to: UInt8.self)
                 table.withUnsafeBufferPointer { t in
                     let tp = t.baseAddress!
                     for i in 0..<n { o[i] = tp[Int(src[i])] }
                 }
             } else {
-                for i in 0..<n { o[i] = Float(element(i)) * scale }
+                for i in 0..<n { o[i] = Float(element(i)) / divisor }
             }
         }
     }
@@ -147,7 +148,7 @@ public enum IDX {
             throw DataError.badMagic(path: path, expected: "0x00000803 (uint8 images [N, H, W])", found: hexBytes(buffer.bytes.prefix(4)))
         }
         let a = try decode(buffer, path: path, noun: "images")
-        return a.tensor(shape: [a.shape[0], 1, a.shape[1], a.shape[2]], scale: a.type == .uint8 ? 1 / 255 : 1)
+        return a.tensor(shape: [a.shape[0], 1, a.shape[1], a.shape[2]], divisor: a.type == .uint8 ? 255 : 1)
     }
 
     /// Reads a label file (magic `0x00000801`: [N] uint8) as an [N] integer tensor.
