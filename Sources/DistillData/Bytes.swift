@@ -159,13 +159,14 @@ public enum Zlib {
     public static func crc32(_ bytes: [UInt8]) -> UInt32 { bytes.withUnsafeBytes { crc32($0) } }
 
     /// Inflates a whole gzip file (all members), growing the output as needed.
-    /// The size recorded in the trailer is only a capacity hint, capped by the deflate ratio limit.
+    /// The size recorded in the trailer is only a capacity hint, capped by the deflate ratio limit
+    /// (1032:1) and 1 GiB; the buffer grows if the stream really is larger.
     static func gunzip(_ input: ByteBuffer, path: String) throws -> ByteBuffer {
         var hint = input.count * 4
         if input.count >= 18 {
             var isize = 0
             for i in 0..<4 { isize |= Int(input[input.count - 4 + i]) << (8 * i) }
-            hint = max(hint, min(isize, input.count * 1032))
+            hint = max(hint, min(isize, input.count * 1032, 1 << 30))
         }
         return try inflate(input.bytes, windowBits: 15 + 16, capacityHint: hint, exactSize: nil, path: path, what: "gzip stream")
     }
