@@ -17,15 +17,17 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(name: "DistillCore", dependencies: ["CDNNL"]),
         .target(name: "DistillNN", dependencies: ["DistillCore"]),
-        .target(name: "DistillData", dependencies: ["DistillCore", "DistillNN"]),
+        .target(name: "DistillData", dependencies: ["DistillCore", "CZlib"]),
         .target(name: "Distill", dependencies: ["DistillCore", "DistillNN", "DistillData"]),
         .executableTarget(
             name: "DistillCLI",
             dependencies: ["Distill", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "DistillBench", dependencies: ["DistillCore", "DistillNN"], path: "Benchmarks/DistillBench"),
         .testTarget(name: "DistillCoreTests", dependencies: ["DistillCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DistillDataTests", dependencies: ["DistillData"]),
     ],
     swiftLanguageModes: [.v5]
 )
