@@ -129,7 +129,7 @@ public struct Augmentation: Sendable, Equatable, CustomStringConvertible {
     /// out[b, c, y, x] = in[b, c, y + top[b], x + left[b]], zero where that lies outside the image.
     /// [N, C, H, W] → [N, C, height, width]. Each row is one clipped memcpy plus zero fills.
     public static func window(_ images: Tensor, height: Int, width: Int, top: [Int], left: [Int]) -> Tensor {
-        precondition(images.rank == 4 && top.count == images.shape[0] && left.count == images.shape[0],
+        ensure(images.rank == 4 && top.count == images.shape[0] && left.count == images.shape[0],
                      "Augmentation.window: images \(Shape.describe(images.shape)) need [N, C, H, W] and \(images.shape.first ?? 0) offsets, got \(top.count), \(left.count)")
         let (n, c, h, w) = (images.shape[0], images.shape[1], images.shape[2], images.shape[3])
         let src = images.storage.pointer
@@ -159,7 +159,7 @@ public struct Augmentation: Sendable, Equatable, CustomStringConvertible {
     /// Mirrors the images whose `mask` entry is true, left–right, in place.
     public static func flip(_ images: inout Tensor, where mask: [Bool]) {
         let (n, c, h, w) = (images.shape[0], images.shape[1], images.shape[2], images.shape[3])
-        precondition(mask.count == n, "Augmentation.flip: \(mask.count) flags for images \(Shape.describe(images.shape))")
+        ensure(mask.count == n, "Augmentation.flip: \(mask.count) flags for images \(Shape.describe(images.shape))")
         images.withUnsafeMutableBufferPointer { buf in
             let p = buf.baseAddress!
             for b in 0..<n where mask[b] {
@@ -175,7 +175,7 @@ public struct Augmentation: Sendable, Equatable, CustomStringConvertible {
     /// (x − mean[c]) / std[c] per channel, in place; a single mean/std applies to all channels.
     public static func normalize(_ images: inout Tensor, mean: [Float], std: [Float]) {
         let (n, c) = (images.shape[0], images.shape[1]), plane = images.shape[2] * images.shape[3]
-        precondition((mean.count == c || mean.count == 1) && std.count == mean.count,
+        ensure((mean.count == c || mean.count == 1) && std.count == mean.count,
                      "Augmentation.normalize: \(mean.count) means / \(std.count) stds for images \(Shape.describe(images.shape))")
         images.withUnsafeMutableBufferPointer { buf in
             let p = buf.baseAddress!
@@ -193,7 +193,7 @@ public struct Augmentation: Sendable, Equatable, CustomStringConvertible {
     /// λ · x[i] + (1 − λ) · x[partners[i]] for every batch position i.
     public static func blend(_ images: Tensor, partners: [Int], lambda: Float) -> Tensor {
         let n = images.shape[0], per = images.count / max(n, 1)
-        precondition(partners.count == n, "Augmentation.blend: \(partners.count) partners for images \(Shape.describe(images.shape))")
+        ensure(partners.count == n, "Augmentation.blend: \(partners.count) partners for images \(Shape.describe(images.shape))")
         let src = images.storage.pointer, mu = 1 - lambda
         return Tensor.make(images.shape) { o in
             for i in 0..<n {

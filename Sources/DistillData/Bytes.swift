@@ -235,7 +235,7 @@ public enum Zlib {
     /// Compresses bytes into a single-member gzip file (level 6, zlib's default).
     public static func gzip(_ input: [UInt8]) -> [UInt8] {
         var strm = z_stream()
-        precondition(deflateInit2_(&strm, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
+        ensure(deflateInit2_(&strm, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
                                    zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK, "gzip: deflateInit failed")
         defer { deflateEnd(&strm) }
         let bound = Int(deflateBound(&strm, uLong(input.count))) + 32
@@ -247,7 +247,7 @@ public enum Zlib {
                 strm.next_out = dst.baseAddress!.assumingMemoryBound(to: Bytef.self)
                 strm.avail_out = uInt(bound)
                 let rc = deflate(&strm, Z_FINISH)
-                precondition(rc == Z_STREAM_END, "gzip: deflate returned \(rc) for \(input.count) bytes")
+                ensure(rc == Z_STREAM_END, "gzip: deflate returned \(rc) for \(input.count) bytes")
                 return bound - Int(strm.avail_out)
             }
         }

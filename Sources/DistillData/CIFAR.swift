@@ -18,7 +18,7 @@ public enum CIFAR {
     /// against `labelLimits` (exclusive upper bounds). A partial last record is an error naming the
     /// file and the record index; so is an empty file.
     public static func read(_ paths: [String], labelBytes: Int, labelLimits: [Int]) throws -> Records {
-        precondition(labelLimits.count == labelBytes, "CIFAR.read: \(labelLimits.count) label limits for \(labelBytes) label bytes")
+        ensure(labelLimits.count == labelBytes, "CIFAR.read: \(labelLimits.count) label limits for \(labelBytes) label bytes")
         let recordSize = labelBytes + pixelBytes
         let buffers = try paths.map { try FileIO.read($0) }
         var total = 0
@@ -65,7 +65,7 @@ public enum CIFAR {
     /// `pixels` holds 3072 bytes per record.
     public static func write(labels: [[UInt8]], pixels: [UInt8], to path: String) throws {
         let n = pixels.count / pixelBytes
-        precondition(pixels.count == n * pixelBytes && labels.allSatisfy { $0.count == n },
+        ensure(pixels.count == n * pixelBytes && labels.allSatisfy { $0.count == n },
                      "CIFAR.write: \(pixels.count) pixel bytes and label counts \(labels.map(\.count)) do not make whole records")
         var out = [UInt8](); out.reserveCapacity(n * (labels.count + pixelBytes))
         for i in 0..<n {

@@ -24,7 +24,7 @@ public struct Dataset: Sendable {
     public var classCount: Int
 
     public init(name: String, images: Tensor, labels: IntTensor, classCount: Int) {
-        precondition(images.rank == 4 && labels.shape == [images.shape[0]],
+        ensure(images.rank == 4 && labels.shape == [images.shape[0]],
                      "Dataset(\(name)): images \(Shape.describe(images.shape)) must be [N, C, H, W] and labels \(Shape.describe(labels.shape)) [N]")
         self.name = name; self.images = images; self.labels = labels; self.classCount = classCount
     }
@@ -57,7 +57,7 @@ public struct Dataset: Sendable {
         let src = images.storage.pointer
         let imgs = Tensor.make([indices.count] + imageShape) { o in
             for (k, i) in indices.enumerated() {
-                precondition(i >= 0 && i < n, "Dataset.subset: index \(i) out of range for \(n) examples of \(name)")
+                ensure(i >= 0 && i < n, "Dataset.subset: index \(i) out of range for \(n) examples of \(name)")
                 (o + k * per).update(from: src + i * per, count: per)
             }
         }
@@ -81,7 +81,7 @@ public struct Dataset: Sendable {
 
     /// The first `min(n, count)` examples.
     public func first(_ n: Int) -> Dataset {
-        precondition(n >= 0, "Dataset.first: negative count \(n)")
+        ensure(n >= 0, "Dataset.first: negative count \(n)")
         return subset(Array(0..<min(n, count)))
     }
 

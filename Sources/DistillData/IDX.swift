@@ -35,13 +35,13 @@ public struct IDXArray {
 
     /// An array of bytes (type 0x08).
     public init(uint8 values: [UInt8], shape: [Int]) {
-        precondition(values.count == Shape.count(shape), "IDXArray: \(values.count) values for shape \(Shape.describe(shape))")
+        ensure(values.count == Shape.count(shape), "IDXArray: \(values.count) values for shape \(Shape.describe(shape))")
         self.init(type: .uint8, shape: shape, buffer: ByteBuffer(values), dataOffset: 0)
     }
 
     /// An array of big-endian Float32 (type 0x0D).
     public init(float32 values: [Float], shape: [Int]) {
-        precondition(values.count == Shape.count(shape), "IDXArray: \(values.count) values for shape \(Shape.describe(shape))")
+        ensure(values.count == Shape.count(shape), "IDXArray: \(values.count) values for shape \(Shape.describe(shape))")
         var bytes = [UInt8](); bytes.reserveCapacity(values.count * 4)
         for v in values { let b = v.bitPattern.bigEndian; withUnsafeBytes(of: b) { bytes.append(contentsOf: $0) } }
         self.init(type: .float32, shape: shape, buffer: ByteBuffer(bytes), dataOffset: 0)
@@ -66,7 +66,7 @@ public struct IDXArray {
     /// 256-entry table, so 47 M MNIST pixels decode at memory speed.
     public func tensor(shape outShape: [Int]? = nil, divisor: Float = 1) -> Tensor {
         let target = outShape ?? shape
-        precondition(Shape.count(target) == count, "IDXArray.tensor: shape \(Shape.describe(target)) does not hold \(count) elements of \(Shape.describe(shape))")
+        ensure(Shape.count(target) == count, "IDXArray.tensor: shape \(Shape.describe(target)) does not hold \(count) elements of \(Shape.describe(shape))")
         let n = count
         return Tensor.make(target) { o in
             if type == .uint8 {
@@ -164,7 +164,7 @@ public enum IDX {
 
     /// The file bytes of an array: magic, big-endian dimensions, data.
     public static func encode(_ a: IDXArray) -> [UInt8] {
-        precondition(a.shape.count <= 255 && a.shape.allSatisfy { $0 <= Int(UInt32.max) }, "IDX.encode: shape \(Shape.describe(a.shape)) cannot be stored")
+        ensure(a.shape.count <= 255 && a.shape.allSatisfy { $0 <= Int(UInt32.max) }, "IDX.encode: shape \(Shape.describe(a.shape)) cannot be stored")
         var out: [UInt8] = [0, 0, a.type.rawValue, UInt8(a.shape.count)]
         for d in a.shape { withUnsafeBytes(of: UInt32(d).bigEndian) { out.append(contentsOf: $0) } }
         out.append(contentsOf: UnsafeRawBufferPointer(start: a.buffer.pointer + a.dataOffset, count: a.count * a.type.size))

@@ -43,14 +43,14 @@ public struct NumPyArray {
 
     /// A float array, stored as float32 (or float64 when asked).
     public init(_ tensor: Tensor, dtype: DType = .float32) {
-        precondition(dtype.isFloat, "NumPyArray: a Tensor is stored as float32 or float64, not \(dtype)")
+        ensure(dtype.isFloat, "NumPyArray: a Tensor is stored as float32 or float64, not \(dtype)")
         self.dtype = dtype
         self.values = .float(tensor)
     }
 
     /// An integer array, stored as int64 by default.
     public init(_ ints: IntTensor, dtype: DType = .int64) {
-        precondition(!dtype.isFloat, "NumPyArray: an IntTensor is stored with an integer dtype, not \(dtype)")
+        ensure(!dtype.isFloat, "NumPyArray: an IntTensor is stored with an integer dtype, not \(dtype)")
         self.dtype = dtype
         self.values = .int(ints)
     }
@@ -185,7 +185,7 @@ public enum NumPy {
                 case .int32: withUnsafeBytes(of: Int32(truncatingIfNeeded: v)) { out.append(contentsOf: $0) }
                 case .uint8: out.append(UInt8(truncatingIfNeeded: v))
                 case .int8: out.append(UInt8(bitPattern: Int8(truncatingIfNeeded: v)))
-                case .float32, .float64: preconditionFailure("unreachable: integer values with dtype \(a.dtype)")
+                case .float32, .float64: failCheck("unreachable: integer values with dtype \(a.dtype)")
                 }
             }
         }
