@@ -3,6 +3,7 @@ import Glibc
 #else
 import Darwin
 #endif
+import DistillCore
 import CZlib
 
 /// An owned, immutable block of bytes (a file's contents or an inflated stream).
