@@ -30,6 +30,23 @@ final class ThreadsTests: XCTestCase {
         let y = Tensor.matmul(Tensor.ones([2, 3]), Tensor.ones([3, 2]))
         XCTAssertEqual(y.scalars, [3, 3, 3, 3])
     }
+
+    /// OpenMP's count is per thread: a kernel called from another thread still uses `count`.
+    func testCountAppliesOnOtherThreads() {
+        let saved = Threads.count
+        defer { Threads.set(saved) }
+        Threads.set(1)
+        nonisolated(unsafe) var seen = 0
+        let done = expectation(description: "kernel on another thread")
+        let t = Thread {
+            _ = Tensor.matmul(Tensor.ones([2, 2]), Tensor.ones([2, 2]))
+            seen = Threads.openMPMaxThreads
+            done.fulfill()
+        }
+        t.start()
+        wait(for: [done], timeout: 10)
+        XCTAssertEqual(seen, 1)
+    }
 }
 
 /// The default read from the environment, end to end: a child test process started with the

@@ -37,7 +37,7 @@ enum DropoutKernel {
     /// mask[i] = scale where lane(i) ≥ threshold, else 0, and out[i] = x[i]·mask[i]; lane(i) is
     /// the (i mod 4)-th 16-bit lane of the (i div 4)-th draw. The 4 lanes of a draw are compared
     /// and selected as one SIMD4 (a vector blend): a scalar compare-and-select compiled to
-    /// branches that mispredict half the time at p = ½ and ran about 20× slower. The generator
+    /// branches that mispredict half the time at p = ½ and ran about 10× slower (760 vs 60–135 µs for [128, 1200]). The generator
     /// is copied into a local so its state stays in registers.
     static func run(_ x: UnsafePointer<Float>, out o: UnsafeMutablePointer<Float>, mask m: UnsafeMutablePointer<Float>,
                     count n: Int, threshold: UInt64, scale: Float, rng g: inout SeededGenerator) {
