@@ -39,7 +39,7 @@ public enum Threads {
 
     /// Sets the thread count for every later kernel call (`omp_set_num_threads`).
     public static func set(_ n: Int) {
-        precondition(n >= 1, "Threads.set: thread count must be at least 1, got \(n)")
+        ensure(n >= 1, "Threads.set: thread count must be at least 1, got \(n)")
         apply(n)
         _ = configured   // the default must not overwrite this later
     }

@@ -17,7 +17,7 @@
 /// pullback, g · m: a single fused multiply when no graph is built, otherwise the
 /// differentiable `*` (dropout is linear in x, so higher derivatives reuse the same mask).
 public func dropout(_ x: Tensor, probability p: Float, training: Bool = true, using g: inout SeededGenerator) -> Tensor {
-    precondition(p >= 0 && p <= 1, "dropout: probability \(p) is outside [0, 1] (input \(Shape.describe(x.shape)))")
+    ensure(p >= 0 && p <= 1, "dropout: probability \(p) is outside [0, 1] (input \(Shape.describe(x.shape)))")
     if p == 0 || !training { return x }
     let n = x.count
     let threshold = UInt64(Swift.min((p * 65536).rounded(), 65536))
