@@ -30,6 +30,16 @@ final class ConvParallelTests: XCTestCase {
         XCTAssertLessThan(maxDiff(dy.sum(alongAxes: [0, 2, 3]), g[2]), 1e-3, "bias gradient")
     }
 
+    func testParallelMaxPoolMatchesReductions() {
+        // 512 planes of 16×16 cross the pooling grain (65536 elements per thread)
+        let x = Inputs.uniform([8, 64, 16, 16], seed: 204).requiringGradient()
+        let y = maxPool2d(x, kernel: (2, 2))
+        let reference = x.reshaped([8 * 64 * 8, 2, 8, 2]).max(alongAxis: 3).max(alongAxis: 1).reshaped([8, 64, 8, 8])
+        XCTAssertEqual(maxDiff(y, reference), 0)
+        let seed = Inputs.uniform([8, 64, 8, 8], seed: 205)
+        XCTAssertEqual(maxDiff(gradients(of: y, wrt: [x], seed: seed)[0], gradients(of: reference, wrt: [x], seed: seed)[0]), 0)
+    }
+
     func maxDiff(_ a: Tensor, _ b: Tensor) -> Float {
         precondition(a.shape == b.shape, "maxDiff: \(Shape.describe(a.shape)) vs \(Shape.describe(b.shape))")
         return zip(a.scalars, b.scalars).map { Swift.abs($0 - $1) }.max() ?? 0
