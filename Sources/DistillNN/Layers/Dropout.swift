@@ -33,14 +33,10 @@ public final class Dropout: Module {
 }
 
 enum DropoutKernel {
-    /// x · m / (1 − p) with m ~ Bernoulli(1 − p), the mask a constant of the tape.
+    /// DistillCore's fused inverted dropout (mask drawn from `g`, kept for the pullback).
+    @inline(__always)
     static func apply(_ x: Tensor, probability p: Float, using g: inout SeededGenerator) -> Tensor {
-        let scale = 1 / (1 - p)
-        let n = x.count
-        let mask = Tensor.make(x.shape) { m in
-            for i in 0..<n { m[i] = g.nextFloat() < p ? 0 : scale }
-        }
-        return x * mask
+        dropout(x, probability: p, training: true, using: &g)
     }
 }
 
