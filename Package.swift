@@ -26,6 +26,7 @@ let package = Package(
             dependencies: ["Distill", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "DistillBench", dependencies: ["DistillCore", "DistillNN"], path: "Benchmarks/DistillBench"),
         .testTarget(name: "DistillCoreTests", dependencies: ["DistillCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DistillNNTests", dependencies: ["DistillNN"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )
