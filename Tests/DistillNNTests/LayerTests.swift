@@ -2,8 +2,7 @@ import XCTest
 import DistillCore
 @testable import DistillNN
 
-/// Layers against PyTorch 1.13 (Fixtures/nn_fixtures.json, 1e-4 relative) and finite differences.
-final class LayerTests: XCTestCase {
+extension XCTestCase {
     /// Loads the fixture's weights, runs `forward`, compares output and the gradients of
     /// sum(output · probe) for the input and every parameter.
     func compareWithTorch(_ name: String, _ m: Module, file: StaticString = #filePath, line: UInt = #line,
@@ -23,7 +22,10 @@ final class LayerTests: XCTestCase {
         }
         if let x, let gx = grads["x"] { assertClose(x.gradient!, gx, "\(name) grad input", file: file, line: line) }
     }
+}
 
+/// Layers against PyTorch 1.13 (Fixtures/nn_fixtures.json, 1e-4 relative) and finite differences.
+final class LayerTests: XCTestCase {
     func mask(_ name: String) throws -> KeyPaddingMask {
         let rows = try Fixture.value("modules.\(name).mask") as! [[Int]]
         return KeyPaddingMask(rows.map { $0.map { $0 != 0 } })

@@ -28,11 +28,13 @@ def module_case(module, inputs, forward, probe_shape=None):
     for v in inputs.values():
         if v.is_floating_point():
             v.requires_grad_(True)
+    state = {k: t(v) for k, v in module.state_dict().items() if not k.endswith("num_batches_tracked")}
     out = forward(module, inputs)
     probe = torch.rand(out.shape) + 0.5
     (out * probe).sum().backward()
     case = {
-        "state": {k: t(v) for k, v in module.state_dict().items() if not k.endswith("num_batches_tracked")},
+        "state": state,
+        "state_after": {k: t(v) for k, v in module.state_dict().items() if not k.endswith("num_batches_tracked")},
         "inputs": {k: t(v) for k, v in inputs.items() if v.is_floating_point()},
         "outputs": {"output": t(out)},
         "grads": {k: t(p.grad) for k, p in module.named_parameters() if p.grad is not None},
@@ -84,6 +86,31 @@ idx = torch.tensor([[0, 2], [4, 2]])
 emb_case = module_case(emb, {}, lambda m, i: m(idx))
 emb_case["indices"] = [[0, 2], [4, 2]]
 cases["embedding"] = emb_case
+
+cases["conv2d"] = module_case(nn.Conv2d(4, 6, (3, 2), stride=(2, 1), padding=(1, 0), groups=2),
+                              {"x": torch.randn(2, 4, 5, 4)}, lambda m, i: m(i["x"]))
+cases["conv2d_plain"] = module_case(nn.Conv2d(2, 3, 3, padding=1, bias=False), {"x": torch.randn(1, 2, 4, 4)},
+                                    lambda m, i: m(i["x"]))
+
+
+def bn_module(cls, c):
+    m = cls(c, momentum=0.2)
+    with torch.no_grad():
+        m.weight.uniform_(0.5, 1.5)
+        m.bias.uniform_(-0.5, 0.5)
+        m.running_mean.uniform_(-0.5, 0.5)
+        m.running_var.uniform_(0.5, 1.5)
+    return m
+
+
+cases["batchnorm2d_train"] = module_case(bn_module(nn.BatchNorm2d, 3), {"x": torch.randn(2, 3, 2, 3)}, lambda m, i: m(i["x"]))
+cases["batchnorm2d_eval"] = module_case(bn_module(nn.BatchNorm2d, 3).eval(), {"x": torch.randn(2, 3, 2, 2)}, lambda m, i: m(i["x"]))
+cases["batchnorm1d_train"] = module_case(bn_module(nn.BatchNorm1d, 3), {"x": torch.randn(4, 3)}, lambda m, i: m(i["x"]))
+cases["batchnorm1d_seq_train"] = module_case(bn_module(nn.BatchNorm1d, 2), {"x": torch.randn(2, 2, 3)}, lambda m, i: m(i["x"]))
+x_pool = torch.randperm(2 * 2 * 5 * 5).float().reshape(2, 2, 5, 5) / 50.0 - 1.0  # distinct values: no max ties
+cases["maxpool"] = module_case(nn.MaxPool2d(3, stride=2, padding=1), {"x": x_pool.clone()}, lambda m, i: m(i["x"]))
+cases["avgpool"] = module_case(nn.AvgPool2d(2, stride=2), {"x": x_pool.clone()}, lambda m, i: m(i["x"]))
+cases["adaptive_avgpool"] = module_case(nn.AdaptiveAvgPool2d((2, 3)), {"x": x_pool.clone()}, lambda m, i: m(i["x"]))
 
 # activations: a parameter-free module each
 acts = {"relu": nn.ReLU(), "leaky_relu": nn.LeakyReLU(0.1), "gelu": nn.GELU(), "tanh": nn.Tanh(), "sigmoid": nn.Sigmoid()}
