@@ -29,6 +29,7 @@ let package = Package(
         .executableTarget(name: "ConvProbe", dependencies: ["DistillCore"], path: "Benchmarks/ConvProbe", exclude: ["conv_probe.py"]),
         .testTarget(name: "DistillCoreTests", dependencies: ["DistillCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DistillDataTests", dependencies: ["DistillData"]),
+        .testTarget(name: "DistillNNTests", dependencies: ["DistillNN"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,1 +1,0 @@
-// Module `DistillNN`: see DESIGN.md.

@@ -1,0 +1,80 @@
+import DistillCore
+
+/// Losses, each returning a scalar tensor with PyTorch's reduction ("mean" unless stated).
+/// Labels are class ids in an `IntTensor` [N]; they are validated with a precondition naming
+/// the offending label and the class count.
+
+private func oneHot(_ labels: IntTensor, classes c: Int, op: String) -> Tensor {
+    let n = labels.count
+    return Tensor.make([n, c]) { o in
+        o.initialize(repeating: 0, count: n * c)
+        for i in 0..<n {
+            let y = labels.scalars[i]
+            precondition(y >= 0 && y < c, "\(op): label \(y) at row \(i) is outside 0..<\(c)")
+            o[i * c + y] = 1
+        }
+    }
+}
+
+/// Cross-entropy with label smoothing (Szegedy et al., "Rethinking the Inception Architecture
+/// for Computer Vision", CVPR 2016), PyTorch semantics (`F.cross_entropy(label_smoothing: ε)`):
+///
+///     ℓᵢ = (1 − ε)·(−log pᵢ[yᵢ]) + ε · (1/C) Σ_c (−log pᵢ[c]),   loss = mean over i
+///
+/// with p = softmax(logits). Shapes: logits [N, C], labels [N]. With ε = 0 this is DistillCore's
+/// fused `crossEntropy(logits:labels:)`.
+public func crossEntropy(logits: Tensor, labels: IntTensor, labelSmoothing eps: Float) -> Tensor {
+    precondition(eps >= 0 && eps <= 1, "crossEntropy: label smoothing \(eps) is outside [0, 1]")
+    if eps == 0 { return crossEntropy(logits: logits, labels: labels) }
+    precondition(logits.rank == 2 && labels.shape == [logits.shape[0]],
+                 "crossEntropy: logits \(Shape.describe(logits.shape)) and labels \(Shape.describe(labels.shape)) are not [N, C] and [N]")
+    let c = logits.shape[1]
+    let target = oneHot(labels, classes: c, op: "crossEntropy") * (1 - eps) + eps / Float(c)
+    return -(logits.logSoftmax(alongAxis: 1) * target).sum() / Float(max(logits.shape[0], 1))
+}
+
+/// Negative log-likelihood from log-probabilities (PyTorch `F.nll_loss`):
+/// loss = −(1/N) Σᵢ logpᵢ[yᵢ]. Shapes: logProbabilities [N, C], labels [N].
+public func nllLoss(logProbabilities logp: Tensor, labels: IntTensor) -> Tensor {
+    precondition(logp.rank == 2 && labels.shape == [logp.shape[0]],
+                 "nllLoss: log-probabilities \(Shape.describe(logp.shape)) and labels \(Shape.describe(labels.shape)) are not [N, C] and [N]")
+    let mask = oneHot(labels, classes: logp.shape[1], op: "nllLoss")
+    return -(logp * mask).sum() / Float(max(logp.shape[0], 1))
+}
+
+/// Mean squared error: mean((x − y)²) over all elements (PyTorch `F.mse_loss`). Same shapes.
+public func mseLoss(_ x: Tensor, _ y: Tensor) -> Tensor {
+    precondition(x.shape == y.shape, "mseLoss: shapes \(Shape.describe(x.shape)) and \(Shape.describe(y.shape)) differ")
+    let d = x - y
+    return (d * d).mean()
+}
+
+/// Kullback–Leibler divergence KL(p ‖ q) from log q and p (Kullback & Leibler, "On Information
+/// and Sufficiency", Ann. Math. Statist. 1951), PyTorch
+/// `F.kl_div(input: log q, target: p, reduction: "batchmean")` semantics:
+///
+///     loss = (1/N) Σᵢ Σ_c pᵢc · (log pᵢc − log qᵢc),   with 0·log 0 = 0
+///
+/// Shapes: logQ [N, C] (or [N, ...]), p the same; summed over all but the first axis.
+public func klDivergence(logQ: Tensor, p: Tensor) -> Tensor {
+    precondition(logQ.shape == p.shape && logQ.rank >= 1,
+                 "klDivergence: log q \(Shape.describe(logQ.shape)) and p \(Shape.describe(p.shape)) differ")
+    // p·log p with 0·log 0 = 0: clamping keeps log finite where p = 0 and the product 0.
+    let plogp = p * p.clamped(min: Float.leastNormalMagnitude).log()
+    return (plogp - p * logQ).sum() / Float(max(logQ.shape[0], 1))
+}
+
+/// Binary cross-entropy on probabilities (PyTorch `F.binary_cross_entropy`):
+/// loss = −mean(y·log p + (1 − y)·log(1 − p)), each log clamped to ≥ −100 as PyTorch does.
+public func binaryCrossEntropy(probabilities p: Tensor, targets y: Tensor) -> Tensor {
+    precondition(p.shape == y.shape, "binaryCrossEntropy: shapes \(Shape.describe(p.shape)) and \(Shape.describe(y.shape)) differ")
+    let logP = p.log().clamped(min: -100), log1mP = (1 - p).log().clamped(min: -100)
+    return -(y * logP + (1 - y) * log1mP).mean()
+}
+
+/// Binary cross-entropy on logits (PyTorch `F.binary_cross_entropy_with_logits`), computed
+/// stably: loss = mean(softplus(x) − x·y) = mean(max(x, 0) − x·y + log(1 + e^(−|x|))).
+public func binaryCrossEntropyWithLogits(logits x: Tensor, targets y: Tensor) -> Tensor {
+    precondition(x.shape == y.shape, "binaryCrossEntropyWithLogits: shapes \(Shape.describe(x.shape)) and \(Shape.describe(y.shape)) differ")
+    return (x.softplus() - x * y).mean()
+}
