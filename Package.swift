@@ -17,16 +17,19 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(name: "DistillCore", dependencies: ["CDNNL"]),
         .target(name: "DistillNN", dependencies: ["DistillCore"]),
-        .target(name: "DistillData", dependencies: ["DistillCore", "DistillNN"]),
+        .target(name: "DistillData", dependencies: ["DistillCore", "CZlib"]),
         .target(name: "Distill", dependencies: ["DistillCore", "DistillNN", "DistillData"]),
         .executableTarget(
             name: "DistillCLI",
             dependencies: ["Distill", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "DistillBench", dependencies: ["DistillCore", "DistillNN"], path: "Benchmarks/DistillBench"),
+        .executableTarget(name: "ConvProbe", dependencies: ["DistillCore"], path: "Benchmarks/ConvProbe", exclude: ["conv_probe.py"]),
         .testTarget(name: "DistillCoreTests", dependencies: ["DistillCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DistillNNTests", dependencies: ["DistillNN"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DistillDataTests", dependencies: ["DistillData"]),
     ],
     swiftLanguageModes: [.v5]
 )

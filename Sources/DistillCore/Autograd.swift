@@ -26,6 +26,22 @@ public final class GradNode {
     init(op: OpName, shape: [Int], inputs: [GradNode?], pullback: @escaping (Tensor, Tensor) -> [Tensor?]) {
         self.op = op; self.shape = shape; self.inputs = inputs; self.pullback = pullback
     }
+
+    /// Tears a graph down iteratively: releasing a long chain node by node would recurse once per
+    /// node and overflow the stack. Each uniquely held parent is emptied before it is released.
+    deinit {
+        guard !inputs.isEmpty else { return }
+        var work = inputs.compactMap { $0 }
+        inputs = []
+        pullback = nil
+        while var n = work.popLast() {
+            if isKnownUniquelyReferenced(&n) {
+                work.append(contentsOf: n.inputs.compactMap { $0 })
+                n.inputs = []
+                n.pullback = nil
+            }
+        }
+    }
 }
 
 /// Whether differentiable ops record onto the tape (per thread of control; training loops run on one).
@@ -86,7 +102,7 @@ extension Tensor {
     ///   - createGraph: record the backward computation, so leaf gradients can be differentiated.
     ///   - retainGraph: keep the graph for another backward pass (implied by `createGraph`).
     public func backward(seed: Tensor? = nil, createGraph: Bool = false, retainGraph: Bool? = nil) {
-        precondition(node != nil, "backward: tensor of shape \(Shape.describe(shape)) is not on the tape (no input requires a gradient)")
+        ensure(node != nil, "backward: tensor of shape \(Shape.describe(shape)) is not on the tape (no input requires a gradient)")
         _ = Autograd.run(root: self, seed: seed, targets: nil, createGraph: createGraph,
                          retainGraph: retainGraph ?? createGraph)
     }
@@ -96,9 +112,9 @@ extension Tensor {
 /// `torch.autograd.grad`). An input the output does not depend on gets zeros.
 public func gradients(of output: Tensor, wrt inputs: [Tensor], seed: Tensor? = nil,
                       createGraph: Bool = false, retainGraph: Bool? = nil) -> [Tensor] {
-    precondition(output.node != nil, "gradients(of:wrt:): output of shape \(Shape.describe(output.shape)) is not on the tape")
+    ensure(output.node != nil, "gradients(of:wrt:): output of shape \(Shape.describe(output.shape)) is not on the tape")
     let targets = inputs.map { t -> GradNode in
-        precondition(t.node != nil, "gradients(of:wrt:): an input of shape \(Shape.describe(t.shape)) is not on the tape")
+        ensure(t.node != nil, "gradients(of:wrt:): an input of shape \(Shape.describe(t.shape)) is not on the tape")
         return t.node!
     }
     let found = Autograd.run(root: output, seed: seed, targets: targets, createGraph: createGraph,
@@ -138,7 +154,7 @@ enum Autograd {
     static func run(root: Tensor, seed: Tensor?, targets: [GradNode]?, createGraph: Bool, retainGraph: Bool) -> [Tensor?] {
         let rootNode = root.node!
         let start = seed ?? Tensor.ones(root.shape)
-        precondition(start.shape == root.shape,
+        ensure(start.shape == root.shape,
                      "backward: seed shape \(Shape.describe(start.shape)) does not match output shape \(Shape.describe(root.shape))")
         let nodes = order(from: rootNode)
         let targetIDs = Set((targets ?? []).map { ObjectIdentifier($0) })
@@ -158,10 +174,10 @@ enum Autograd {
                 let out = Tensor(storage: n.savedOutput ?? TensorStorage(uninitializedCount: Shape.count(n.shape)),
                                  shape: n.shape, node: n)
                 let grads = pb(g, out)
-                precondition(grads.count == n.inputs.count, "backward: \(n.op!.rawValue) returned \(grads.count) gradients for \(n.inputs.count) inputs")
+                ensure(grads.count == n.inputs.count, "backward: \(n.op!.rawValue) returned \(grads.count) gradients for \(n.inputs.count) inputs")
                 for (parent, pg) in zip(n.inputs, grads) {
                     guard let parent, let pg else { continue }
-                    precondition(pg.shape == parent.shape,
+                    ensure(pg.shape == parent.shape,
                                  "backward: \(n.op!.rawValue) produced a gradient of shape \(Shape.describe(pg.shape)) for an input of shape \(Shape.describe(parent.shape))")
                     parent.pending = accumulate(pg, into: parent.pending)
                 }

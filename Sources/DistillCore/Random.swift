@@ -24,7 +24,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     /// The full state, for checkpoints; `init(state:)` restores it exactly.
     public var state: [UInt64] { [s0, s1, s2, s3] }
     public init(state: [UInt64]) {
-        precondition(state.count == 4, "SeededGenerator(state:): expected 4 words, got \(state.count)")
+        ensure(state.count == 4, "SeededGenerator(state:): expected 4 words, got \(state.count)")
         s0 = state[0]; s1 = state[1]; s2 = state[2]; s3 = state[3]
     }
 
@@ -44,7 +44,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 
     /// Uniform integer in 0 ..< bound.
     public mutating func nextInt(below bound: Int) -> Int {
-        precondition(bound > 0, "nextInt(below:): bound must be positive, got \(bound)")
+        ensure(bound > 0, "nextInt(below:): bound must be positive, got \(bound)")
         return Int(next() % UInt64(bound))
     }
 
@@ -79,7 +79,7 @@ extension Tensor {
     }
 
     public static func fans(_ shape: [Int]) -> (fanIn: Int, fanOut: Int) {
-        precondition(shape.count >= 2, "fans: a weight needs rank ≥ 2, got \(Shape.describe(shape))")
+        ensure(shape.count >= 2, "fans: a weight needs rank ≥ 2, got \(Shape.describe(shape))")
         let receptive = Shape.count(Array(shape.dropFirst(2)))
         return (shape[1] * receptive, shape[0] * receptive)
     }

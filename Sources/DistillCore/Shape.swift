@@ -33,7 +33,7 @@ public enum Shape {
     /// Normalises a possibly negative axis against a rank; traps with both numbers when out of range.
     public static func axis(_ axis: Int, rank: Int, op: String) -> Int {
         let a = axis < 0 ? axis + rank : axis
-        precondition(a >= 0 && a < max(rank, 1), "\(op): axis \(axis) is out of range for a tensor of rank \(rank)")
+        ensure(a >= 0 && a < max(rank, 1), "\(op): axis \(axis) is out of range for a tensor of rank \(rank)")
         return a
     }
 

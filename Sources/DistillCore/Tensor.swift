@@ -11,9 +11,9 @@ public struct Tensor: @unchecked Sendable {
     public internal(set) var node: GradNode?
 
     public init(storage: TensorStorage, shape: [Int], node: GradNode? = nil) {
-        precondition(storage.count == Shape.count(shape),
+        ensure(storage.count == Shape.count(shape),
                      "Tensor: storage holds \(storage.count) elements but shape \(Shape.describe(shape)) needs \(Shape.count(shape))")
-        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(Shape.describe(shape))")
+        ensure(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(Shape.describe(shape))")
         self.storage = storage
         self.shape = shape
         self.node = node
@@ -21,7 +21,7 @@ public struct Tensor: @unchecked Sendable {
 
     /// A tensor of the given shape filled from `scalars` (row-major).
     public init(shape: [Int], scalars: [Float]) {
-        precondition(scalars.count == Shape.count(shape),
+        ensure(scalars.count == Shape.count(shape),
                      "Tensor(shape:scalars:): \(scalars.count) scalars do not fill shape \(Shape.describe(shape)) (\(Shape.count(shape)) elements)")
         self.init(storage: TensorStorage(copying: scalars), shape: shape)
     }
@@ -53,16 +53,16 @@ public struct Tensor: @unchecked Sendable {
 
     /// The value of a one-element tensor.
     public var item: Float {
-        precondition(count == 1, "Tensor.item: tensor of shape \(Shape.describe(shape)) has \(count) elements, not 1")
+        ensure(count == 1, "Tensor.item: tensor of shape \(Shape.describe(shape)) has \(count) elements, not 1")
         return storage.pointer[0]
     }
 
     /// Element at a multi-index (bounds-checked; for tests and small tensors, not hot loops).
     public subscript(_ index: Int...) -> Float {
-        precondition(index.count == rank, "Tensor subscript: \(index.count) indices for rank \(rank) shape \(Shape.describe(shape))")
+        ensure(index.count == rank, "Tensor subscript: \(index.count) indices for rank \(rank) shape \(Shape.describe(shape))")
         var flat = 0
         for (i, d) in zip(index, shape) {
-            precondition(i >= 0 && i < d, "Tensor subscript: index \(index) out of bounds for shape \(Shape.describe(shape))")
+            ensure(i >= 0 && i < d, "Tensor subscript: index \(index) out of bounds for shape \(Shape.describe(shape))")
             flat = flat * d + i
         }
         return storage.pointer[flat]
@@ -82,7 +82,7 @@ public struct Tensor: @unchecked Sendable {
 
     /// Replaces the elements with those of `other` (same shape), keeping this tensor's node.
     public mutating func assign(_ other: Tensor) {
-        precondition(other.shape == shape, "Tensor.assign: shape \(Shape.describe(other.shape)) does not match \(Shape.describe(shape))")
+        ensure(other.shape == shape, "Tensor.assign: shape \(Shape.describe(other.shape)) does not match \(Shape.describe(shape))")
         let n = count
         withUnsafeMutableBufferPointer { dst in dst.baseAddress!.update(from: other.storage.pointer, count: n) }
     }
@@ -101,7 +101,7 @@ public struct IntTensor: Sendable, Equatable {
     public var scalars: [Int]
 
     public init(shape: [Int], scalars: [Int]) {
-        precondition(scalars.count == Shape.count(shape),
+        ensure(scalars.count == Shape.count(shape),
                      "IntTensor: \(scalars.count) values do not fill shape \(Shape.describe(shape))")
         self.shape = shape
         self.scalars = scalars

@@ -12,11 +12,21 @@ import Darwin
 /// number of cores this process may run on (`sched_getaffinity`, falling back to
 /// `sysconf(_SC_NPROCESSORS_ONLN)`). A variable that is not a positive integer is skipped with
 /// a warning on stderr. `set(_:)` overrides the default at any time; results for a given seed
-/// are reproducible for a given thread count.
+/// are reproducible for a given thread count. OpenMP keeps its count per calling thread, so the
+/// kernels re-apply `count` on a thread whose OpenMP setting differs (one TLS read per call).
 public enum Threads {
     nonisolated(unsafe) private static var current = 0
 
-    /// Applies the default once; referenced from the kernels so it runs before the first one.
+    /// Called at the start of every kernel that runs on OpenMP: applies the default once, and
+    /// `count` to the calling thread if its OpenMP setting differs (another thread of control).
+    @inline(__always)
+    static func ensureApplied() {
+        _ = configured
+        let n = Int32(clamping: current)
+        if omp_get_max_threads() != n { omp_set_num_threads(n) }
+    }
+
+    /// Applies the default once.
     static let configured: Void = {
         if current == 0 { apply(defaultCount(environment: environment(), cores: availableCores())) }
     }()
@@ -29,7 +39,7 @@ public enum Threads {
 
     /// Sets the thread count for every later kernel call (`omp_set_num_threads`).
     public static func set(_ n: Int) {
-        precondition(n >= 1, "Threads.set: thread count must be at least 1, got \(n)")
+        ensure(n >= 1, "Threads.set: thread count must be at least 1, got \(n)")
         apply(n)
         _ = configured   // the default must not overwrite this later
     }

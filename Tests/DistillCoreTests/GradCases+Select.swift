@@ -28,6 +28,8 @@ extension GradCases {
             return Tensor.select(where: mask, $0[0], $0[1]).pow(2) },
         GradCase(.where, "where same shape", [Inputs.uniform([2, 3], seed: 77), Inputs.uniform([2, 3], seed: 78)]) {
             Tensor.select(where: Tensor(shape: [2, 3], scalars: [1, 0, 0, 1, 1, 0]), $0[0] * $0[1], $0[1]) },
+        GradCase(.where, "where broadcast mask", [Inputs.uniform([2, 1], seed: 84), Inputs.uniform([2, 3], seed: 85)]) {
+            Tensor.select(where: Tensor(shape: [1, 3], scalars: [0, 1, 1]), $0[0], $0[1]) * $0[1] },
         GradCase(.dropout, "dropout 0.5", [Inputs.uniform([3, 5], seed: 79)]) {
             var g = SeededGenerator(seed: 80)
             return dropout($0[0], probability: 0.5, using: &g).pow(2) },

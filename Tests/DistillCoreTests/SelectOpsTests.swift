@@ -84,6 +84,15 @@ final class SelectOpsTests: XCTestCase {
         XCTAssertEqual(scalarMask.scalars, [7, 7, 7, 7, 7, 7])
     }
 
+    func testSelectWhereGeneralBroadcastMatchesExpandedOperands() {
+        let m = Inputs.uniform([2, 1, 3], seed: 1).greater(0)
+        let a = Inputs.uniform([4, 1], seed: 2), b = Inputs.uniform([1, 4, 3], seed: 3)
+        let r = Tensor.select(where: m, a, b)
+        XCTAssertEqual(r.shape, [2, 4, 3])
+        let me = m.expanded(to: [2, 4, 3]).scalars, ae = a.expanded(to: [2, 4, 3]).scalars, be = b.expanded(to: [2, 4, 3]).scalars
+        XCTAssertEqual(r.scalars, (0..<24).map { me[$0] != 0 ? ae[$0] : be[$0] })
+    }
+
     func testEmbeddingLooksUpRows() {
         let w = Tensor(shape: [3, 2], scalars: [0, 1, 10, 11, 20, 21])
         let e = embedding(IntTensor(shape: [2, 2], scalars: [2, 0, 1, 2]), weight: w)

@@ -25,7 +25,7 @@ enum Elementwise {
     static func zip(_ a: Tensor, _ b: Tensor, op: String, _ f: (Float, Float) -> Float) -> Tensor {
         if a.shape == b.shape { return zipSame(a, b, f) }
         guard let out = Shape.broadcast(a.shape, b.shape) else {
-            preconditionFailure("\(op): shapes \(Shape.describe(a.shape)) and \(Shape.describe(b.shape)) do not broadcast")
+            failCheck("\(op): shapes \(Shape.describe(a.shape)) and \(Shape.describe(b.shape)) do not broadcast")
         }
         let pa = a.storage.pointer, pb = b.storage.pointer
         if b.count == 1 {

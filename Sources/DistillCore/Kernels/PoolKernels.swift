@@ -60,7 +60,8 @@ enum PoolKernels {
                            _ y: UnsafeMutablePointer<Float>, _ idx: UnsafeMutablePointer<Int32>) {
         let hw = h * w, ohw = oh * ow
         if k == (2, 2) && s == (2, 2) && p == (0, 0) {
-            for pl in 0..<planes {
+            Parallel.forRanges(planes, grain: Swift.max(1, 65536 / Swift.max(hw, 1))) { range in
+            for pl in range {
                 let src = x + pl * hw, dst = y + pl * ohw, id = idx + pl * ohw
                 for i in 0..<oh {
                     let r0 = src + 2 * i * w, r1 = r0 + w
@@ -75,6 +76,7 @@ enum PoolKernels {
                         id[i * ow + j] = mi
                     }
                 }
+            }
             }
             return
         }
@@ -101,10 +103,12 @@ enum PoolKernels {
     /// dx[plane, idx[o]] += g[plane, o] (dx zeroed first): the adjoint of `gather`.
     static func scatter(_ g: UnsafePointer<Float>, _ idx: UnsafePointer<Int32>, planes: Int, ohw: Int, hw: Int,
                         _ dx: UnsafeMutablePointer<Float>) {
-        dx.initialize(repeating: 0, count: planes * hw)
-        for pl in 0..<planes {
-            let s = g + pl * ohw, id = idx + pl * ohw, d = dx + pl * hw
-            for o in 0..<ohw { d[Int(id[o])] += s[o] }
+        Parallel.forRanges(planes, grain: Swift.max(1, 65536 / Swift.max(hw, 1))) { range in
+            (dx + range.lowerBound * hw).initialize(repeating: 0, count: range.count * hw)
+            for pl in range {
+                let s = g + pl * ohw, id = idx + pl * ohw, d = dx + pl * hw
+                for o in 0..<ohw { d[Int(id[o])] += s[o] }
+            }
         }
     }
 

@@ -33,7 +33,7 @@ enum Reduce {
     /// Maximum along one axis and the position of the first maximum.
     static func max(_ x: Tensor, axis: Int) -> (values: Tensor, indices: [Int]) {
         let (outer, n, inner) = split(x.shape, axis: axis)
-        precondition(n > 0, "max: cannot reduce an empty axis \(axis) of shape \(Shape.describe(x.shape))")
+        ensure(n > 0, "max: cannot reduce an empty axis \(axis) of shape \(Shape.describe(x.shape))")
         var shape = x.shape; shape.remove(at: axis)
         var idx = [Int](repeating: 0, count: outer * inner)
         let p = x.storage.pointer

@@ -4,7 +4,7 @@ extension Tensor {
     public func unbroadcast(to target: [Int]) -> Tensor {
         if shape == target { return self }
         let lead = rank - target.count
-        precondition(lead >= 0, "unbroadcast: cannot reduce \(Shape.describe(shape)) to \(Shape.describe(target))")
+        ensure(lead >= 0, "unbroadcast: cannot reduce \(Shape.describe(shape)) to \(Shape.describe(target))")
         var axes: [Int] = Array(0..<lead)
         for (i, d) in target.enumerated() where d == 1 && shape[lead + i] != 1 { axes.append(lead + i) }
         return sum(alongAxes: axes).reshaped(target)

@@ -13,16 +13,16 @@
 /// order; first-order backward uses a fused kernel.
 public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: inout Tensor, runningVar: inout Tensor,
                       training: Bool, momentum: Float = 0.1, eps: Float = 1e-5) -> Tensor {
-    precondition(x.rank == 2 || x.rank == 4, "batchNorm: input \(Shape.describe(x.shape)) must be [N, C] or [N, C, H, W]")
+    ensure(x.rank == 2 || x.rank == 4, "batchNorm: input \(Shape.describe(x.shape)) must be [N, C] or [N, C, H, W]")
     let n = x.shape[0], c = x.shape[1], s = x.rank == 4 ? x.shape[2] * x.shape[3] : 1
     let named: [(String, Tensor?)] = [("weight", weight), ("bias", bias), ("runningMean", runningMean), ("runningVar", runningVar)]
     for (name, t) in named {
-        if let t { precondition(t.shape == [c], "batchNorm: \(name) \(Shape.describe(t.shape)) does not match input \(Shape.describe(x.shape)) (expected [\(c)])") }
+        if let t { ensure(t.shape == [c], "batchNorm: \(name) \(Shape.describe(t.shape)) does not match input \(Shape.describe(x.shape)) (expected [\(c)])") }
     }
     let m = n * s
     let mean: [Float], variance: [Float]
     if training {
-        precondition(m > 1, "batchNorm: training needs more than one value per channel, input \(Shape.describe(x.shape))")
+        ensure(m > 1, "batchNorm: training needs more than one value per channel, input \(Shape.describe(x.shape))")
         (mean, variance) = BatchNormKernels.moments(x.storage.pointer, n: n, c: c, s: s)
         let unbias = Float(m) / Float(m - 1)
         runningMean.withUnsafeMutableBufferPointer { rm in

@@ -8,16 +8,16 @@ extension Tensor {
     /// Shapes: every input has the same rank and the same size on every other axis; the result's
     /// size along `axis` is the sum of the inputs' sizes. Negative axes count from the end.
     public static func concatenated(_ xs: [Tensor], alongAxis axis: Int) -> Tensor {
-        precondition(!xs.isEmpty, "concat: needs at least one tensor")
+        ensure(!xs.isEmpty, "concat: needs at least one tensor")
         let first = xs[0].shape
         let a = Shape.axis(axis, rank: first.count, op: "concat")
-        precondition(!first.isEmpty, "concat: cannot concatenate rank-0 tensors")
+        ensure(!first.isEmpty, "concat: cannot concatenate rank-0 tensors")
         var total = 0
         for x in xs {
             var s = x.shape
-            precondition(s.count == first.count, "concat: shapes \(Shape.describe(first)) and \(Shape.describe(s)) differ in rank")
+            ensure(s.count == first.count, "concat: shapes \(Shape.describe(first)) and \(Shape.describe(s)) differ in rank")
             s[a] = first[a]
-            precondition(s == first, "concat: shapes \(Shape.describe(first)) and \(Shape.describe(x.shape)) differ outside axis \(a)")
+            ensure(s == first, "concat: shapes \(Shape.describe(first)) and \(Shape.describe(x.shape)) differ outside axis \(a)")
             total += x.shape[a]
         }
         if xs.count == 1 { return xs[0] }
@@ -47,11 +47,11 @@ extension Tensor {
     /// Shapes: each input S; result S with `xs.count` inserted at `axis` (0 … rank; negative axes
     /// count from the end of the result, so −1 appends). Default axis 0, as in PyTorch.
     public static func stacked(_ xs: [Tensor], alongAxis axis: Int = 0) -> Tensor {
-        precondition(!xs.isEmpty, "stack: needs at least one tensor")
+        ensure(!xs.isEmpty, "stack: needs at least one tensor")
         let s = xs[0].shape
         let a = Shape.axis(axis, rank: s.count + 1, op: "stack")
         for x in xs {
-            precondition(x.shape == s, "stack: shapes \(Shape.describe(s)) and \(Shape.describe(x.shape)) differ")
+            ensure(x.shape == s, "stack: shapes \(Shape.describe(s)) and \(Shape.describe(x.shape)) differ")
         }
         var outShape = s; outShape.insert(xs.count, at: a)
         let outer = Shape.count(Array(s[..<a])), inner = Shape.count(Array(s[a...]))
@@ -74,7 +74,7 @@ extension Tensor {
     /// Shapes: `padding.count == rank`; axis i grows by before + after. Built from the
     /// single-axis `padded(axis:before:after:value:)`, one recorded `pad` per padded axis.
     public func padded(_ padding: [(before: Int, after: Int)], value: Float = 0) -> Tensor {
-        precondition(padding.count == rank,
+        ensure(padding.count == rank,
                      "pad: \(padding.count) (before, after) pairs for a tensor of rank \(rank), shape \(Shape.describe(shape))")
         var r = self
         for (i, p) in padding.enumerated() { r = r.padded(axis: i, before: p.before, after: p.after, value: value) }

@@ -5,10 +5,10 @@
 /// into a [V, D] table (repeated indices add up); that adjoint is recorded as `embedding` too,
 /// and its pullback is the lookup again, so the op differentiates to any order.
 public func embedding(_ indices: IntTensor, weight: Tensor) -> Tensor {
-    precondition(weight.rank == 2, "embedding: weight must be [V, D], got \(Shape.describe(weight.shape))")
+    ensure(weight.rank == 2, "embedding: weight must be [V, D], got \(Shape.describe(weight.shape))")
     let v = weight.shape[0]
     for (j, i) in indices.scalars.enumerated() where i < 0 || i >= v {
-        preconditionFailure("embedding: index \(i) at flat position \(j) of indices \(Shape.describe(indices.shape)) is outside 0..<\(v) (V = \(v), weight \(Shape.describe(weight.shape)))")
+        failCheck("embedding: index \(i) at flat position \(j) of indices \(Shape.describe(indices.shape)) is outside 0..<\(v) (V = \(v), weight \(Shape.describe(weight.shape)))")
     }
     let r = EmbeddingKernels.lookup(weight, indices: indices)
     let wShape = weight.shape

@@ -12,11 +12,11 @@ extension Tensor {
     /// [..., k, ...]. Repeated indices are allowed; their gradients add up.
     public func indexSelect(alongAxis axis: Int, indices: IntTensor) -> Tensor {
         let a = Shape.axis(axis, rank: rank, op: "indexSelect")
-        precondition(indices.shape.count == 1,
+        ensure(indices.shape.count == 1,
                      "indexSelect: indices must be rank 1, got \(Shape.describe(indices.shape)) for input \(Shape.describe(shape))")
         let n = shape[a]
         for (j, v) in indices.scalars.enumerated() {
-            precondition(v >= 0 && v < n,
+            ensure(v >= 0 && v < n,
                          "indexSelect: index \(v) at position \(j) is outside 0..<\(n) along axis \(a) of input \(Shape.describe(shape))")
         }
         let r = IndexKernels.select(self, axis: a, indices: indices.scalars)
@@ -42,15 +42,15 @@ extension Tensor {
     /// the result has the shape of indices. Index values lie in 0 ..< self.shape[axis].
     public func gather(alongAxis axis: Int, indices: IntTensor) -> Tensor {
         let a = Shape.axis(axis, rank: rank, op: "gather")
-        precondition(indices.shape.count == rank,
+        ensure(indices.shape.count == rank,
                      "gather: indices \(Shape.describe(indices.shape)) must have the rank of input \(Shape.describe(shape))")
         for d in 0..<rank where d != a {
-            precondition(indices.shape[d] <= shape[d],
+            ensure(indices.shape[d] <= shape[d],
                          "gather: indices \(Shape.describe(indices.shape)) are larger than input \(Shape.describe(shape)) on axis \(d)")
         }
         let n = shape[a]
         for (j, v) in indices.scalars.enumerated() where v < 0 || v >= n {
-            preconditionFailure("gather: index \(v) at flat position \(j) of indices \(Shape.describe(indices.shape)) is outside 0..<\(n) along axis \(a) of input \(Shape.describe(shape))")
+            failCheck("gather: index \(v) at flat position \(j) of indices \(Shape.describe(indices.shape)) is outside 0..<\(n) along axis \(a) of input \(Shape.describe(shape))")
         }
         let r = IndexKernels.gather(self, axis: a, indices: indices)
         let inShape = shape

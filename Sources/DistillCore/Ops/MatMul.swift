@@ -5,13 +5,13 @@ extension Tensor {
     /// may be a single matrix shared by every batch item. Transposes are handled by the GEMM
     /// kernel, never by copying.
     public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
-        precondition(a.rank >= 2 && b.rank >= 2, "matmul: operands need rank ≥ 2, got \(Shape.describe(a.shape)) and \(Shape.describe(b.shape))")
+        ensure(a.rank >= 2 && b.rank >= 2, "matmul: operands need rank ≥ 2, got \(Shape.describe(a.shape)) and \(Shape.describe(b.shape))")
         let m = transposeA ? a.shape[a.rank - 1] : a.shape[a.rank - 2]
         let k = transposeA ? a.shape[a.rank - 2] : a.shape[a.rank - 1]
         let kb = transposeB ? b.shape[b.rank - 1] : b.shape[b.rank - 2]
         let n = transposeB ? b.shape[b.rank - 2] : b.shape[b.rank - 1]
         let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
-        precondition(k == kb && (batchA == batchB || batchB.isEmpty),
+        ensure(k == kb && (batchA == batchB || batchB.isEmpty),
                      "matmul: shapes \(Shape.describe(a.shape))\(transposeA ? "ᵀ" : "") and \(Shape.describe(b.shape))\(transposeB ? "ᵀ" : "") do not multiply")
         let batch = Shape.count(batchA)
         let r = Tensor.make(batchA + [m, n]) { c in

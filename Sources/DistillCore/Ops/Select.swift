@@ -26,7 +26,7 @@ enum SelectKernel {
 
     static func select(_ m: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
         guard let ab = Shape.broadcast(a.shape, b.shape), let out = Shape.broadcast(m.shape, ab) else {
-            preconditionFailure("where: mask \(Shape.describe(m.shape)) and operands \(Shape.describe(a.shape)), \(Shape.describe(b.shape)) do not broadcast")
+            failCheck("where: mask \(Shape.describe(m.shape)) and operands \(Shape.describe(a.shape)), \(Shape.describe(b.shape)) do not broadcast")
         }
         let pm = m.storage.pointer, pa = a.storage.pointer, pb = b.storage.pointer
         let n = Shape.count(out)

@@ -5,10 +5,10 @@ extension Tensor {
         var s = newShape
         if let i = s.firstIndex(of: -1) {
             let known = s.enumerated().filter { $0.offset != i }.reduce(1) { $0 * $1.element }
-            precondition(known > 0 && count % known == 0, "reshape: cannot reshape \(Shape.describe(shape)) into \(Shape.describe(newShape))")
+            ensure(known > 0 && count % known == 0, "reshape: cannot reshape \(Shape.describe(shape)) into \(Shape.describe(newShape))")
             s[i] = count / known
         }
-        precondition(Shape.count(s) == count, "reshape: cannot reshape \(Shape.describe(shape)) (\(count) elements) into \(Shape.describe(newShape))")
+        ensure(Shape.count(s) == count, "reshape: cannot reshape \(Shape.describe(shape)) (\(count) elements) into \(Shape.describe(newShape))")
         if s == shape { return self }
         let r = Tensor(storage: storage, shape: s)
         let inShape = shape
@@ -22,7 +22,7 @@ extension Tensor {
 
     /// Reorders axes: result axis i is input axis `axes[i]`.
     public func permuted(_ axes: [Int]) -> Tensor {
-        precondition(axes.count == rank && Set(axes) == Set(0..<rank),
+        ensure(axes.count == rank && Set(axes) == Set(0..<rank),
                      "permute: \(axes) is not a permutation of the axes of shape \(Shape.describe(shape))")
         if axes == Array(0..<rank) { return self }
         let outShape = axes.map { shape[$0] }
@@ -61,7 +61,7 @@ extension Tensor {
     /// Broadcasts to `target` (NumPy rules); the gradient sums back.
     public func expanded(to target: [Int]) -> Tensor {
         if target == shape { return self }
-        precondition(Shape.broadcast(shape, target) == target, "expand: cannot expand \(Shape.describe(shape)) to \(Shape.describe(target))")
+        ensure(Shape.broadcast(shape, target) == target, "expand: cannot expand \(Shape.describe(shape)) to \(Shape.describe(target))")
         let r = Elementwise.zip(Tensor.zeros(target), self.detached(), op: "expand") { _, b in b }
         let inShape = shape
         return Tensor.record(.expand, result: r, inputs: [self]) { g, _ in [g.unbroadcast(to: inShape)] }

@@ -3,7 +3,7 @@ extension Tensor {
     /// Elements `start ..< start + length` along `axis`.
     public func slice(axis: Int, start: Int, length: Int) -> Tensor {
         let a = Shape.axis(axis, rank: rank, op: "slice")
-        precondition(start >= 0 && length >= 0 && start + length <= shape[a],
+        ensure(start >= 0 && length >= 0 && start + length <= shape[a],
                      "slice: range \(start)..<\(start + length) is out of bounds for axis \(a) of shape \(Shape.describe(shape))")
         if start == 0 && length == shape[a] { return self }
         let (outer, n, inner) = Reduce.split(shape, axis: a)
@@ -22,7 +22,7 @@ extension Tensor {
     /// Pads `before` and `after` elements of `value` along `axis`.
     public func padded(axis: Int, before: Int, after: Int, value: Float = 0) -> Tensor {
         let a = Shape.axis(axis, rank: rank, op: "pad")
-        precondition(before >= 0 && after >= 0, "pad: negative padding \(before), \(after) on axis \(a)")
+        ensure(before >= 0 && after >= 0, "pad: negative padding \(before), \(after) on axis \(a)")
         if before == 0 && after == 0 { return self }
         let (outer, n, inner) = Reduce.split(shape, axis: a)
         let m = n + before + after

@@ -28,10 +28,10 @@ extension Tensor {
 /// Mean cross-entropy between logits [N, C] and integer labels [N]: −(1/N) Σᵢ log softmax(zᵢ)[yᵢ].
 /// Fused: one pass computes log-sum-exp, the gradient is (softmax − onehot)/N.
 public func crossEntropy(logits: Tensor, labels: IntTensor) -> Tensor {
-    precondition(logits.rank == 2, "crossEntropy: logits must be [N, C], got \(Shape.describe(logits.shape))")
+    ensure(logits.rank == 2, "crossEntropy: logits must be [N, C], got \(Shape.describe(logits.shape))")
     let n = logits.shape[0], c = logits.shape[1]
-    precondition(labels.shape == [n], "crossEntropy: labels of shape \(Shape.describe(labels.shape)) do not match logits \(Shape.describe(logits.shape))")
-    for y in labels.scalars { precondition(y >= 0 && y < c, "crossEntropy: label \(y) is outside 0..<\(c)") }
+    ensure(labels.shape == [n], "crossEntropy: labels of shape \(Shape.describe(labels.shape)) do not match logits \(Shape.describe(logits.shape))")
+    for y in labels.scalars { ensure(y >= 0 && y < c, "crossEntropy: label \(y) is outside 0..<\(c)") }
     let logp = SoftmaxKernel.softmax(logits.detached(), axis: 1, log: true)
     var total: Double = 0
     logp.withUnsafeBufferPointer { p in for i in 0..<n { total -= Double(p[i * c + labels.scalars[i]]) } }

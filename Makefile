@@ -1,0 +1,39 @@
+# swift-distill: the two commands of the README are `make run` (main job) and `make test`.
+SHELL := /bin/bash
+# Optimised build flags; target-cpu comes from here, never from Package.swift (see DESIGN.md).
+CPU ?= x86-64-v4
+RELEASE := -c release -Xswiftc -target-cpu -Xswiftc $(CPU)
+DEB_PACKAGES := libdnnl-dev zlib1g-dev python3-torch python3-numpy dataset-fashion-mnist libopenblas0-openmp
+export OMP_WAIT_POLICY ?= PASSIVE
+
+.PHONY: setup build release test run bench clean
+
+## Installs the Debian packages the build and the tests need, when any is missing.
+setup:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+build: setup
+	swift build
+
+release: setup
+	swift build $(RELEASE)
+
+## The test suite (debug build; the numeric tests use small tensors).
+test: setup
+	swift test
+
+## The main job.
+run: release
+	swift run $(RELEASE) distill
+
+## Throughput side by side with PyTorch and JAX (see Benchmarks/README.md).
+bench: setup
+	bash Benchmarks/run.sh
+
+clean:
+	rm -rf .build

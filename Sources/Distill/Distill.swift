@@ -1,1 +1,0 @@
-// Module `Distill`: see DESIGN.md.

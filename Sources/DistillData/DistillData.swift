@@ -1,1 +1,0 @@
-// Module `DistillData`: see DESIGN.md.
