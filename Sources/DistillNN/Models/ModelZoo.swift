@@ -1,0 +1,190 @@
+import DistillCore
+
+/// Errors naming a model specification.
+public enum ModelError: Error, CustomStringConvertible, Equatable {
+    case unknownModel(String, known: [String])
+    case badOption(model: String, option: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case let .unknownModel(name, known):
+            return "unknown model '\(name)'; known models: \(known.joined(separator: ", "))"
+        case let .badOption(model, option, detail):
+            return "model '\(model)': option '\(option)' \(detail)"
+        }
+    }
+}
+
+/// What a model is built for: input shape [C, H, W] (or [T] token ids) and class count.
+public struct ModelInput: Equatable, Sendable {
+    public var channels: Int, height: Int, width: Int, classes: Int
+    public init(channels: Int = 1, height: Int = 28, width: Int = 28, classes: Int = 10) {
+        self.channels = channels; self.height = height; self.width = width; self.classes = classes
+    }
+    public static let fashionMNIST = ModelInput()
+    public static let cifar10 = ModelInput(channels: 3, height: 32, width: 32, classes: 10)
+}
+
+/// Builds models by name: `resnet20`, `mlp:1200x1200`, `mlp:800x800,dropout=0.5`, `wrn-40-2`,
+/// `vgg8`, `cnn:32x64x128,fc=256`, `lenet5`, `bilstm:vocab=1000`, `transformer:vocab=1000,depth=2`.
+///
+/// A spec is `family[:arguments][,key=value]*`. Unknown names and options throw, listing what is
+/// known. The same spec and seed always give the same initial weights.
+public enum ModelZoo {
+    public struct Entry: Sendable {
+        public let name: String, example: String, summary: String
+    }
+
+    /// The families, with an example spec each (what `distill models` lists).
+    public static let entries: [Entry] = [
+        Entry(name: "mlp", example: "mlp:1200x1200", summary: "MLP, hidden widths joined by x; options dropout, input_dropout"),
+        Entry(name: "lenet5", example: "lenet5", summary: "LeNet-5 with ReLU and max pooling"),
+        Entry(name: "cnn", example: "cnn:32x64x128", summary: "conv3×3-ReLU-pool blocks + 2 linear; options fc (256), bn (0/1)"),
+        Entry(name: "resnet8", example: "resnet8", summary: "CIFAR ResNet-8, filters 16-16-32-64"),
+        Entry(name: "resnet14", example: "resnet14", summary: "CIFAR ResNet-14"),
+        Entry(name: "resnet20", example: "resnet20", summary: "CIFAR ResNet-20"),
+        Entry(name: "resnet32", example: "resnet32", summary: "CIFAR ResNet-32"),
+        Entry(name: "resnet44", example: "resnet44", summary: "CIFAR ResNet-44"),
+        Entry(name: "resnet56", example: "resnet56", summary: "CIFAR ResNet-56"),
+        Entry(name: "resnet110", example: "resnet110", summary: "CIFAR ResNet-110"),
+        Entry(name: "resnet8x4", example: "resnet8x4", summary: "ResNet-8 with filters 32-64-128-256"),
+        Entry(name: "resnet32x4", example: "resnet32x4", summary: "ResNet-32 with filters 32-64-128-256"),
+        Entry(name: "wrn", example: "wrn-16-2", summary: "Wide ResNet wrn-DEPTH-WIDTH; option dropout"),
+        Entry(name: "vgg8", example: "vgg8", summary: "CIFAR VGG-8 with batch norm"),
+        Entry(name: "vgg11", example: "vgg11", summary: "CIFAR VGG-11 with batch norm"),
+        Entry(name: "vgg13", example: "vgg13", summary: "CIFAR VGG-13 with batch norm"),
+        Entry(name: "bilstm", example: "bilstm:vocab=1000", summary: "BiLSTM text classifier; options vocab, embed, hidden, layers"),
+        Entry(name: "transformer", example: "transformer:vocab=1000", summary: "Transformer encoder classifier; options vocab, dim, heads, depth, ff, maxlen, dropout"),
+    ]
+
+    /// Builds the model named by `spec` for `input`, initialised from `seed`.
+    public static func make(_ spec: String, input: ModelInput = .fashionMNIST, seed: UInt64 = 0) throws -> Module {
+        let parsed = try Spec(spec)
+        let name = parsed.family
+        let known = entries.map(\.example)
+        switch name {
+        case "mlp":
+            let hidden = try parsed.widths(default: [1200, 1200])
+            let model = MLP(inputs: input.channels * input.height * input.width, hidden: hidden, classes: input.classes,
+                            dropout: try parsed.float("dropout", default: 0, range: 0..<1),
+                            inputDropout: try parsed.float("input_dropout", default: 0, range: 0..<1), seed: seed)
+            try parsed.finish(["dropout", "input_dropout"])
+            return model
+        case "lenet5":
+            try parsed.finish([])
+            guard input.height >= 12, input.width >= 12 else {
+                throw ModelError.badOption(model: spec, option: "input", detail: "needs images of at least 12×12, got \(input.height)×\(input.width)")
+            }
+            return LeNet5(channels: input.channels, height: input.height, width: input.width, classes: input.classes, seed: seed)
+        case "cnn":
+            let widths = try parsed.widths(default: [32, 64, 128])
+            let hidden = try parsed.int("fc", default: 256)
+            let bn = try parsed.int("bn", default: 0) == 1
+            try parsed.finish(["fc", "bn"])
+            guard input.height >> widths.count > 0, input.width >> widths.count > 0 else {
+                throw ModelError.badOption(model: spec, option: "widths", detail: "has \(widths.count) pooling stages, too many for \(input.height)×\(input.width) images")
+            }
+            return ConvNet(channels: input.channels, height: input.height, width: input.width, widths: widths, hidden: hidden,
+                           classes: input.classes, batchNorm: bn, seed: seed)
+        case "vgg8", "vgg11", "vgg13":
+            try parsed.finish([])
+            guard input.height >= 16, input.width >= 16 else {
+                throw ModelError.badOption(model: spec, option: "input", detail: "needs images of at least 16×16")
+            }
+            return VGG(depth: Int(name.dropFirst(3))!, channels: input.channels, height: input.height, width: input.width,
+                       classes: input.classes, seed: seed)
+        case "bilstm":
+            let vocab = try parsed.int("vocab", default: 1000)
+            let m = BiLSTMClassifier(vocabulary: vocab, embedDim: try parsed.int("embed", default: 64), hidden: try parsed.int("hidden", default: 64),
+                                     layers: try parsed.int("layers", default: 1), classes: input.classes, seed: seed)
+            try parsed.finish(["vocab", "embed", "hidden", "layers"])
+            return m
+        case "transformer":
+            let dim = try parsed.int("dim", default: 64), heads = try parsed.int("heads", default: 4)
+            guard dim % heads == 0 else { throw ModelError.badOption(model: spec, option: "heads", detail: "must divide dim \(dim)") }
+            let m = TransformerClassifier(vocabulary: try parsed.int("vocab", default: 1000), dModel: dim, heads: heads,
+                                          depth: try parsed.int("depth", default: 2), feedforward: try parsed.int("ff", default: 128),
+                                          maxLength: try parsed.int("maxlen", default: 256),
+                                          dropout: try parsed.float("dropout", default: 0.1, range: 0..<1), classes: input.classes, seed: seed)
+            try parsed.finish(["vocab", "dim", "heads", "depth", "ff", "maxlen", "dropout"])
+            return m
+        default:
+            if name.hasPrefix("resnet") {
+                let wide = name.hasSuffix("x4")
+                let digits = name.dropFirst(6).dropLast(wide ? 2 : 0)
+                if let depth = Int(digits), [8, 14, 20, 32, 44, 56, 110].contains(depth), !wide || depth == 8 || depth == 32 {
+                    try parsed.finish([])
+                    return CIFARResNet(depth: depth, filters: wide ? [32, 64, 128, 256] : [16, 16, 32, 64],
+                                       channels: input.channels, classes: input.classes, seed: seed)
+                }
+            }
+            if name.hasPrefix("wrn-") {
+                let parts = name.split(separator: "-")
+                if parts.count == 3, let d = Int(parts[1]), let w = Int(parts[2]), (d - 4) % 6 == 0, d >= 10, w >= 1 {
+                    let drop = try parsed.float("dropout", default: 0, range: 0..<1)
+                    try parsed.finish(["dropout"])
+                    return WideResNet(depth: d, widen: w, dropRate: drop, channels: input.channels, classes: input.classes, seed: seed)
+                }
+                throw ModelError.badOption(model: spec, option: "depth/width", detail: "must be wrn-D-W with D = 6n + 4 ≥ 10 and W ≥ 1")
+            }
+            throw ModelError.unknownModel(spec, known: known)
+        }
+    }
+
+    /// A parsed `family[:args][,key=value]*` spec that tracks which options were read.
+    struct Spec {
+        let raw: String
+        let family: String
+        let argument: String?
+        let options: [String: String]
+
+        init(_ raw: String) throws {
+            self.raw = raw
+            let parts = raw.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            let head = parts[0].split(separator: ":", maxSplits: 1).map(String.init)
+            family = head.first?.lowercased() ?? ""
+            var arg = head.count > 1 ? head[1] : nil
+            var opts: [String: String] = [:]
+            for p in parts.dropFirst() + (arg?.contains("=") == true ? [arg!] : []) {
+                let kv = p.split(separator: "=", maxSplits: 1).map(String.init)
+                guard kv.count == 2, !kv[0].isEmpty else {
+                    throw ModelError.badOption(model: raw, option: p, detail: "is not key=value")
+                }
+                opts[kv[0]] = kv[1]
+            }
+            if arg?.contains("=") == true { arg = nil }
+            argument = arg
+            options = opts
+        }
+
+        func widths(default d: [Int]) throws -> [Int] {
+            guard let a = argument else { return d }
+            let ws = a.split(separator: "x").map { Int($0) }
+            guard !ws.isEmpty, ws.allSatisfy({ ($0 ?? 0) > 0 }) else {
+                throw ModelError.badOption(model: raw, option: a, detail: "is not a list of positive widths like 1200x1200")
+            }
+            return ws.map { $0! }
+        }
+
+        func int(_ key: String, default d: Int) throws -> Int {
+            guard let v = options[key] else { return d }
+            guard let i = Int(v), i >= 0 else { throw ModelError.badOption(model: raw, option: key, detail: "expects a non-negative integer, got '\(v)'") }
+            return i
+        }
+
+        func float(_ key: String, default d: Float, range: Range<Float>) throws -> Float {
+            guard let v = options[key] else { return d }
+            guard let f = Float(v), range.contains(f) else {
+                throw ModelError.badOption(model: raw, option: key, detail: "expects a number in [\(range.lowerBound), \(range.upperBound)), got '\(v)'")
+            }
+            return f
+        }
+
+        /// Throws for any option outside `allowed`, and for a positional argument where none is taken.
+        func finish(_ allowed: [String]) throws {
+            for k in options.keys.sorted() where !allowed.contains(k) {
+                throw ModelError.badOption(model: raw, option: k, detail: "is not an option of \(family)" + (allowed.isEmpty ? "" : "; options: \(allowed.joined(separator: ", "))"))
+            }
+        }
+    }
+}
