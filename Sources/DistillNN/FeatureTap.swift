@@ -37,7 +37,7 @@ public final class FeatureCapture {
     /// The captured features in the order the taps were given; traps naming the missing tap.
     public func ordered() -> [Tensor] {
         taps.map { t in
-            guard let f = features[t] else { preconditionFailure("FeatureCapture: tap \(t) captured nothing (did the module run?)") }
+            guard let f = features[t] else { failCheck("FeatureCapture: tap \(t) captured nothing (did the module run?)") }
             return f
         }
     }

@@ -10,7 +10,7 @@ private func oneHot(_ labels: IntTensor, classes c: Int, op: String) -> Tensor {
         o.initialize(repeating: 0, count: n * c)
         for i in 0..<n {
             let y = labels.scalars[i]
-            precondition(y >= 0 && y < c, "\(op): label \(y) at row \(i) is outside 0..<\(c)")
+            ensure(y >= 0 && y < c, "\(op): label \(y) at row \(i) is outside 0..<\(c)")
             o[i * c + y] = 1
         }
     }
@@ -24,9 +24,9 @@ private func oneHot(_ labels: IntTensor, classes c: Int, op: String) -> Tensor {
 /// with p = softmax(logits). Shapes: logits [N, C], labels [N]. With ε = 0 this is DistillCore's
 /// fused `crossEntropy(logits:labels:)`.
 public func crossEntropy(logits: Tensor, labels: IntTensor, labelSmoothing eps: Float) -> Tensor {
-    precondition(eps >= 0 && eps <= 1, "crossEntropy: label smoothing \(eps) is outside [0, 1]")
+    ensure(eps >= 0 && eps <= 1, "crossEntropy: label smoothing \(eps) is outside [0, 1]")
     if eps == 0 { return crossEntropy(logits: logits, labels: labels) }
-    precondition(logits.rank == 2 && labels.shape == [logits.shape[0]],
+    ensure(logits.rank == 2 && labels.shape == [logits.shape[0]],
                  "crossEntropy: logits \(Shape.describe(logits.shape)) and labels \(Shape.describe(labels.shape)) are not [N, C] and [N]")
     let c = logits.shape[1]
     let target = oneHot(labels, classes: c, op: "crossEntropy") * (1 - eps) + eps / Float(c)
@@ -36,7 +36,7 @@ public func crossEntropy(logits: Tensor, labels: IntTensor, labelSmoothing eps: 
 /// Negative log-likelihood from log-probabilities (PyTorch `F.nll_loss`):
 /// loss = −(1/N) Σᵢ logpᵢ[yᵢ]. Shapes: logProbabilities [N, C], labels [N].
 public func nllLoss(logProbabilities logp: Tensor, labels: IntTensor) -> Tensor {
-    precondition(logp.rank == 2 && labels.shape == [logp.shape[0]],
+    ensure(logp.rank == 2 && labels.shape == [logp.shape[0]],
                  "nllLoss: log-probabilities \(Shape.describe(logp.shape)) and labels \(Shape.describe(labels.shape)) are not [N, C] and [N]")
     let mask = oneHot(labels, classes: logp.shape[1], op: "nllLoss")
     return -(logp * mask).sum() / Float(max(logp.shape[0], 1))
@@ -44,7 +44,7 @@ public func nllLoss(logProbabilities logp: Tensor, labels: IntTensor) -> Tensor 
 
 /// Mean squared error: mean((x − y)²) over all elements (PyTorch `F.mse_loss`). Same shapes.
 public func mseLoss(_ x: Tensor, _ y: Tensor) -> Tensor {
-    precondition(x.shape == y.shape, "mseLoss: shapes \(Shape.describe(x.shape)) and \(Shape.describe(y.shape)) differ")
+    ensure(x.shape == y.shape, "mseLoss: shapes \(Shape.describe(x.shape)) and \(Shape.describe(y.shape)) differ")
     let d = x - y
     return (d * d).mean()
 }
@@ -57,7 +57,7 @@ public func mseLoss(_ x: Tensor, _ y: Tensor) -> Tensor {
 ///
 /// Shapes: logQ [N, C] (or [N, ...]), p the same; summed over all but the first axis.
 public func klDivergence(logQ: Tensor, p: Tensor) -> Tensor {
-    precondition(logQ.shape == p.shape && logQ.rank >= 1,
+    ensure(logQ.shape == p.shape && logQ.rank >= 1,
                  "klDivergence: log q \(Shape.describe(logQ.shape)) and p \(Shape.describe(p.shape)) differ")
     // p·log p with 0·log 0 = 0: clamping keeps log finite where p = 0 and the product 0.
     let plogp = p * p.clamped(min: Float.leastNormalMagnitude).log()
@@ -67,7 +67,7 @@ public func klDivergence(logQ: Tensor, p: Tensor) -> Tensor {
 /// Binary cross-entropy on probabilities (PyTorch `F.binary_cross_entropy`):
 /// loss = −mean(y·log p + (1 − y)·log(1 − p)), each log clamped to ≥ −100 as PyTorch does.
 public func binaryCrossEntropy(probabilities p: Tensor, targets y: Tensor) -> Tensor {
-    precondition(p.shape == y.shape, "binaryCrossEntropy: shapes \(Shape.describe(p.shape)) and \(Shape.describe(y.shape)) differ")
+    ensure(p.shape == y.shape, "binaryCrossEntropy: shapes \(Shape.describe(p.shape)) and \(Shape.describe(y.shape)) differ")
     let logP = p.log().clamped(min: -100), log1mP = (1 - p).log().clamped(min: -100)
     return -(y * logP + (1 - y) * log1mP).mean()
 }
@@ -75,6 +75,6 @@ public func binaryCrossEntropy(probabilities p: Tensor, targets y: Tensor) -> Te
 /// Binary cross-entropy on logits (PyTorch `F.binary_cross_entropy_with_logits`), computed
 /// stably: loss = mean(softplus(x) − x·y) = mean(max(x, 0) − x·y + log(1 + e^(−|x|))).
 public func binaryCrossEntropyWithLogits(logits x: Tensor, targets y: Tensor) -> Tensor {
-    precondition(x.shape == y.shape, "binaryCrossEntropyWithLogits: shapes \(Shape.describe(x.shape)) and \(Shape.describe(y.shape)) differ")
+    ensure(x.shape == y.shape, "binaryCrossEntropyWithLogits: shapes \(Shape.describe(x.shape)) and \(Shape.describe(y.shape)) differ")
     return (x.softplus() - x * y).mean()
 }

@@ -49,17 +49,17 @@ open class Module {
     // MARK: registration
 
     public func register(parameter: Parameter, as name: String) {
-        precondition(!name.contains(".") && !name.isEmpty, "Module.register: invalid parameter name '\(name)'")
+        ensure(!name.contains(".") && !name.isEmpty, "Module.register: invalid parameter name '\(name)'")
         localParameters.append((name, parameter))
     }
 
     public func register(buffer: Buffer, as name: String) {
-        precondition(!name.contains(".") && !name.isEmpty, "Module.register: invalid buffer name '\(name)'")
+        ensure(!name.contains(".") && !name.isEmpty, "Module.register: invalid buffer name '\(name)'")
         localBuffers.append((name, buffer))
     }
 
     public func register(child: Module, as name: String) {
-        precondition(!name.contains(".") && !name.isEmpty, "Module.register: invalid child name '\(name)'")
+        ensure(!name.contains(".") && !name.isEmpty, "Module.register: invalid child name '\(name)'")
         children.append((name, child))
     }
 
@@ -67,7 +67,7 @@ open class Module {
 
     /// The computation of this module. Subclasses override; callers use `callAsFunction`.
     open func forward(_ x: Tensor) -> Tensor {
-        preconditionFailure("\(type(of: self)).forward(_:) is not implemented for a single tensor input")
+        failCheck("\(type(of: self)).forward(_:) is not implemented for a single tensor input")
     }
 
     /// Runs `forward`, recording feature taps when any are attached.

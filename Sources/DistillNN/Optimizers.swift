@@ -57,7 +57,7 @@ public final class SGD: Optimizer {
 
     public init(_ params: [(path: String, parameter: Parameter)], learningRate: Float, momentum: Float = 0,
                 dampening: Float = 0, weightDecay: Float = 0, nesterov: Bool = false) {
-        precondition(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov needs momentum > 0 and dampening 0")
+        ensure(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov needs momentum > 0 and dampening 0")
         self.params = params; self.learningRate = learningRate; self.momentum = momentum
         self.dampening = dampening; self.weightDecay = weightDecay; self.nesterov = nesterov
         buffers = SlotState(count: params.count)
@@ -70,7 +70,7 @@ public final class SGD: Optimizer {
                 guard let grad = entry.parameter.gradient else { continue }
                 let p = entry.parameter
                 let n = p.count
-                precondition(grad.count == n, "SGD: gradient \(Shape.describe(grad.shape)) does not match parameter \(entry.path) \(Shape.describe(p.shape))")
+                ensure(grad.count == n, "SGD: gradient \(Shape.describe(grad.shape)) does not match parameter \(entry.path) \(Shape.describe(p.shape))")
                 let gp = grad.storage.pointer
                 if mu == 0 {
                     p.value.withUnsafeMutableBufferPointer { pb in
@@ -165,7 +165,7 @@ public final class Adam: Optimizer {
                 guard let grad = entry.parameter.gradient else { continue }
                 let p = entry.parameter
                 let n = p.count
-                precondition(grad.count == n, "Adam: gradient \(Shape.describe(grad.shape)) does not match parameter \(entry.path) \(Shape.describe(p.shape))")
+                ensure(grad.count == n, "Adam: gradient \(Shape.describe(grad.shape)) does not match parameter \(entry.path) \(Shape.describe(p.shape))")
                 if expAvg.tensors[k] == nil {
                     expAvg.tensors[k] = Tensor.zeros(p.shape); expAvgSq.tensors[k] = Tensor.zeros(p.shape)
                 }

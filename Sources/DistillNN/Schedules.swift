@@ -1,3 +1,4 @@
+import DistillCore
 #if canImport(Glibc)
 import Glibc
 #else
@@ -21,7 +22,7 @@ public struct ConstantSchedule: LearningRateSchedule {
 public struct StepSchedule: LearningRateSchedule {
     public let base: Float, stepSize: Int, gamma: Float
     public init(base: Float, stepSize: Int, gamma: Float = 0.1) {
-        precondition(stepSize > 0, "StepSchedule: stepSize must be positive, got \(stepSize)")
+        ensure(stepSize > 0, "StepSchedule: stepSize must be positive, got \(stepSize)")
         self.base = base; self.stepSize = stepSize; self.gamma = gamma
     }
     public func learningRate(at t: Int) -> Float { base * Float(pow(Double(gamma), Double(max(t, 0) / stepSize))) }
@@ -44,7 +45,7 @@ public struct MultiStepSchedule: LearningRateSchedule {
 public struct CosineSchedule: LearningRateSchedule {
     public let base: Float, totalSteps: Int, minimum: Float
     public init(base: Float, totalSteps: Int, minimum: Float = 0) {
-        precondition(totalSteps > 0, "CosineSchedule: totalSteps must be positive, got \(totalSteps)")
+        ensure(totalSteps > 0, "CosineSchedule: totalSteps must be positive, got \(totalSteps)")
         self.base = base; self.totalSteps = totalSteps; self.minimum = minimum
     }
     public func learningRate(at t: Int) -> Float {
@@ -60,7 +61,7 @@ public struct CosineSchedule: LearningRateSchedule {
 public struct WarmupSchedule<Inner: LearningRateSchedule>: LearningRateSchedule {
     public let inner: Inner, warmupSteps: Int, startFactor: Float
     public init(_ inner: Inner, warmupSteps: Int, startFactor: Float = 1.0 / 3.0) {
-        precondition(warmupSteps >= 0, "WarmupSchedule: negative warm-up \(warmupSteps)")
+        ensure(warmupSteps >= 0, "WarmupSchedule: negative warm-up \(warmupSteps)")
         self.inner = inner; self.warmupSteps = warmupSteps; self.startFactor = startFactor
     }
     public func learningRate(at t: Int) -> Float {

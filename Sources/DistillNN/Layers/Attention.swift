@@ -11,7 +11,7 @@ public struct KeyPaddingMask {
         batch = padded.count
         length = padded.first?.count ?? 0
         let l = length
-        precondition(padded.allSatisfy { $0.count == l }, "KeyPaddingMask: rows of unequal length")
+        ensure(padded.allSatisfy { $0.count == l }, "KeyPaddingMask: rows of unequal length")
         let flat = padded.flatMap { $0 }
         bias = Tensor(shape: [batch, 1, 1, length], scalars: flat.map { $0 ? -Float.infinity : 0 })
     }
@@ -32,7 +32,7 @@ public final class MultiheadSelfAttention: Module {
     public var generator: SeededGenerator
 
     public init(embedDim: Int, heads: Int, dropout: Float = 0, seed: UInt64 = 0, using g: inout SeededGenerator) {
-        precondition(heads > 0 && embedDim % heads == 0, "MultiheadSelfAttention: embedDim \(embedDim) is not divisible by heads \(heads)")
+        ensure(heads > 0 && embedDim % heads == 0, "MultiheadSelfAttention: embedDim \(embedDim) is not divisible by heads \(heads)")
         self.embedDim = embedDim; self.heads = heads; dropoutProbability = dropout
         inProjWeight = Parameter(Tensor.xavierUniform([3 * embedDim, embedDim], using: &g))
         inProjBias = Parameter(Tensor.zeros([3 * embedDim]))
@@ -55,11 +55,11 @@ public final class MultiheadSelfAttention: Module {
     /// The output [N, L, E] and the attention weights per head [N, heads, L, L] (after masking,
     /// before dropout).
     public func attend(_ x: Tensor, keyPaddingMask mask: KeyPaddingMask?) -> (output: Tensor, weights: Tensor) {
-        precondition(x.rank == 3 && x.shape[2] == embedDim,
+        ensure(x.rank == 3 && x.shape[2] == embedDim,
                      "MultiheadSelfAttention: input \(Shape.describe(x.shape)) is not [N, L, \(embedDim)]")
         let n = x.shape[0], l = x.shape[1], e = embedDim, d = embedDim / heads
         if let mask {
-            precondition(mask.batch == n && mask.length == l,
+            ensure(mask.batch == n && mask.length == l,
                          "MultiheadSelfAttention: mask [\(mask.batch), \(mask.length)] does not match input \(Shape.describe(x.shape))")
         }
         let qkv = Tensor.matmul(x, inProjWeight.value, transposeB: true) + inProjBias.value

@@ -33,7 +33,7 @@ public final class Linear: Module {
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
-        precondition(x.rank >= 1 && x.shape[x.rank - 1] == inFeatures,
+        ensure(x.rank >= 1 && x.shape[x.rank - 1] == inFeatures,
                      "Linear: input \(Shape.describe(x.shape)) does not end in \(inFeatures) features (weight \(Shape.describe(weight.shape)))")
         let x2 = x.rank == 1 ? x.reshaped([1, inFeatures]) : x
         var y = Tensor.matmul(x2, weight.value, transposeB: true)
@@ -133,7 +133,7 @@ public final class LayerNorm: Module {
 
     public override func forward(_ x: Tensor) -> Tensor {
         let k = normalizedShape.count
-        precondition(x.rank >= k && Array(x.shape.suffix(k)) == normalizedShape,
+        ensure(x.rank >= k && Array(x.shape.suffix(k)) == normalizedShape,
                      "LayerNorm: input \(Shape.describe(x.shape)) does not end in \(Shape.describe(normalizedShape))")
         let axes = Array((x.rank - k)..<x.rank)
         let mu = x.mean(alongAxes: axes, keepDims: true)

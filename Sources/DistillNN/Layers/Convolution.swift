@@ -13,7 +13,7 @@ public final class Conv2d: Module {
     public init(_ inChannels: Int, _ outChannels: Int, kernel: (Int, Int), stride: (Int, Int) = (1, 1),
                 padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1, bias: Bool = true,
                 using g: inout SeededGenerator) {
-        precondition(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
+        ensure(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
                      "Conv2d: channels \(inChannels) → \(outChannels) are not divisible by \(groups) groups")
         let shape = [outChannels, inChannels / groups, kernel.0, kernel.1]
         weight = Parameter(TorchInit.weight(shape, using: &g))
@@ -69,7 +69,7 @@ public class BatchNorm: Module {
 
 public final class BatchNorm1d: BatchNorm {
     public override func forward(_ x: Tensor) -> Tensor {
-        precondition((x.rank == 2 || x.rank == 3) && x.shape[1] == features,
+        ensure((x.rank == 2 || x.rank == 3) && x.shape[1] == features,
                      "BatchNorm1d: input \(Shape.describe(x.shape)) is not [N, \(features)] or [N, \(features), L]")
         if x.rank == 2 { return normalize(x) }
         return normalize(x.reshaped(x.shape + [1])).reshaped(x.shape)
@@ -78,7 +78,7 @@ public final class BatchNorm1d: BatchNorm {
 
 public final class BatchNorm2d: BatchNorm {
     public override func forward(_ x: Tensor) -> Tensor {
-        precondition(x.rank == 4 && x.shape[1] == features,
+        ensure(x.rank == 4 && x.shape[1] == features,
                      "BatchNorm2d: input \(Shape.describe(x.shape)) is not [N, \(features), H, W]")
         return normalize(x)
     }

@@ -11,7 +11,7 @@ public final class Dropout: Module {
     public var generator: SeededGenerator
 
     public init(probability: Float = 0.5, seed: UInt64 = 0) {
-        precondition(probability >= 0 && probability < 1, "Dropout: probability \(probability) is outside [0, 1)")
+        ensure(probability >= 0 && probability < 1, "Dropout: probability \(probability) is outside [0, 1)")
         self.probability = probability
         generator = SeededGenerator(seed: seed)
         super.init()

@@ -73,11 +73,11 @@ public final class LSTM: Module {
     /// states default to zeros (give both or neither).
     public func run(_ x: Tensor, initial: (h: Tensor, c: Tensor)? = nil) -> (output: Tensor, h: Tensor, c: Tensor) {
         let dirs = bidirectional ? 2 : 1, hs = hiddenSize
-        precondition(x.rank == 3 && x.shape[2] == inputSize,
+        ensure(x.rank == 3 && x.shape[2] == inputSize,
                      "LSTM: input \(Shape.describe(x.shape)) is not [N, T, \(inputSize)]")
         let n = x.shape[0], t = x.shape[1]
         if let initial {
-            precondition(initial.h.shape == [numLayers * dirs, n, hs] && initial.c.shape == [numLayers * dirs, n, hs],
+            ensure(initial.h.shape == [numLayers * dirs, n, hs] && initial.c.shape == [numLayers * dirs, n, hs],
                          "LSTM: initial states \(Shape.describe(initial.h.shape)), \(Shape.describe(initial.c.shape)) are not [\(numLayers * dirs), \(n), \(hs)]")
         }
         var layerInput = x

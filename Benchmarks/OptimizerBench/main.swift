@@ -1,5 +1,5 @@
 // Micro-benchmark: fused optimizer steps over the MLP 784-1200-1200-10 parameters, and the cost
-// of attached feature taps on a forward pass. Built and run by run_optimizer_bench.sh.
+// of attached feature taps on a forward pass. Run: swift run -c release OptimizerBench
 import DistillCore
 import DistillNN
 #if canImport(Glibc)
