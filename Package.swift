@@ -30,6 +30,7 @@ let package = Package(
         .executableTarget(name: "ConvProbe", dependencies: ["DistillCore"], path: "Benchmarks/ConvProbe", exclude: ["conv_probe.py"]),
         .testTarget(name: "DistillCoreTests", dependencies: ["DistillCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DistillDataTests", dependencies: ["DistillData"]),
+        .testTarget(name: "DistillTests", dependencies: ["Distill"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DistillNNTests", dependencies: ["DistillNN"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,0 +1,7 @@
+import DistillCore
+import DistillNN
+
+extension MethodRegistry {
+    /// feature-based methods.
+    public static var feature: [MethodEntry] { [] }
+}
