@@ -1,1 +1,11 @@
-print("distill")
+import ArgumentParser
+
+/// `distill`: train, distil, evaluate and compare models from the command line.
+struct Distill: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "distill",
+        abstract: "Knowledge distillation in Swift: train teachers, distil students, measure fidelity.",
+        subcommands: [Train.self, Evaluate.self, Models.self])
+}
+
+Distill.main()

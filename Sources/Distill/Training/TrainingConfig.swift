@@ -1,0 +1,122 @@
+import DistillCore
+import DistillData
+import DistillNN
+
+/// Everything that determines a training run. The same config and thread count give the same
+/// numbers; it is written to `config.json` in the run directory and checked on resume.
+public struct TrainingConfig: Codable, Equatable, Sendable {
+    /// Model spec for `ModelZoo.make` (`mlp:1200x1200,dropout=0.5`, `resnet20`, ...).
+    public var model: String = "mlp:1200x1200"
+    /// Data spec (`DataSpec`).
+    public var data: String = "fashion-mnist"
+    /// Train on the first N training examples only (nil: all).
+    public var subset: Int? = nil
+    public var epochs: Int = 10
+    public var batchSize: Int = 128
+    /// `sgd`, `adam` or `adamw`.
+    public var optimizer: String = "sgd"
+    public var learningRate: Float = 0.05
+    public var momentum: Float = 0.9
+    public var nesterov: Bool = false
+    public var weightDecay: Float = 5e-4
+    /// `constant`, `cosine`, `step:EVERY_EPOCHS[:GAMMA]` or `multistep:E1,E2,...[:GAMMA]` (epochs).
+    public var schedule: String = "cosine"
+    /// Linear warm-up epochs before the schedule (from lr/3, as PyTorch's LinearLR default).
+    public var warmupEpochs: Int = 0
+    /// Augmentation spec (`jitter:2`, `crop:4,flip`, `mixup:0.2`, ...; empty: none).
+    public var augmentation: String = ""
+    public var seed: UInt64 = 0
+    /// Also checkpoint every N steps within an epoch (0: at the end of each epoch only).
+    public var checkpointEvery: Int = 0
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case model, data, subset, epochs, optimizer, momentum, nesterov, schedule, augmentation, seed
+        case batchSize = "batch_size", learningRate = "learning_rate", weightDecay = "weight_decay"
+        case warmupEpochs = "warmup_epochs", checkpointEvery = "checkpoint_every"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = TrainingConfig()
+        model = try c.decodeIfPresent(String.self, forKey: .model) ?? d.model
+        data = try c.decodeIfPresent(String.self, forKey: .data) ?? d.data
+        subset = try c.decodeIfPresent(Int.self, forKey: .subset)
+        epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? d.epochs
+        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? d.batchSize
+        optimizer = try c.decodeIfPresent(String.self, forKey: .optimizer) ?? d.optimizer
+        learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? d.learningRate
+        momentum = try c.decodeIfPresent(Float.self, forKey: .momentum) ?? d.momentum
+        nesterov = try c.decodeIfPresent(Bool.self, forKey: .nesterov) ?? d.nesterov
+        weightDecay = try c.decodeIfPresent(Float.self, forKey: .weightDecay) ?? d.weightDecay
+        schedule = try c.decodeIfPresent(String.self, forKey: .schedule) ?? d.schedule
+        warmupEpochs = try c.decodeIfPresent(Int.self, forKey: .warmupEpochs) ?? d.warmupEpochs
+        augmentation = try c.decodeIfPresent(String.self, forKey: .augmentation) ?? d.augmentation
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        checkpointEvery = try c.decodeIfPresent(Int.self, forKey: .checkpointEvery) ?? d.checkpointEvery
+    }
+
+    /// Checks every field, naming the first that is wrong.
+    public func validate() throws {
+        func bad(_ f: String, _ v: Any, _ e: String) -> TrainingError { .badValue(field: f, value: "\(v)", expected: e) }
+        guard epochs >= 1 else { throw bad("epochs", epochs, "an integer ≥ 1") }
+        guard batchSize >= 1 else { throw bad("batch_size", batchSize, "an integer ≥ 1") }
+        guard learningRate > 0, learningRate.isFinite else { throw bad("learning_rate", learningRate, "a positive number") }
+        guard momentum >= 0, momentum < 1 else { throw bad("momentum", momentum, "a number in [0, 1)") }
+        guard weightDecay >= 0, weightDecay.isFinite else { throw bad("weight_decay", weightDecay, "a number ≥ 0") }
+        guard ["sgd", "adam", "adamw"].contains(optimizer) else { throw bad("optimizer", optimizer, "sgd, adam or adamw") }
+        guard warmupEpochs >= 0, warmupEpochs < epochs || warmupEpochs == 0 else { throw bad("warmup_epochs", warmupEpochs, "an integer in 0..<epochs") }
+        guard checkpointEvery >= 0 else { throw bad("checkpoint_every", checkpointEvery, "an integer ≥ 0 (steps)") }
+        if let s = subset, s < 1 { throw bad("subset", s, "an integer ≥ 1") }
+        _ = try DataSpec(data)
+        _ = try makeSchedule(stepsPerEpoch: 1)
+        do { _ = try Augmentation.parse(augmentation) } catch { throw bad("augmentation", augmentation, "\(error)") }
+    }
+
+    /// The optimizer over `params`.
+    public func makeOptimizer(_ params: [(path: String, parameter: Parameter)]) -> Optimizer {
+        switch optimizer {
+        case "adam": return Adam(params, learningRate: learningRate, weightDecay: weightDecay)
+        case "adamw": return Adam.adamW(params, learningRate: learningRate, weightDecay: weightDecay)
+        default: return SGD(params, learningRate: learningRate, momentum: momentum, weightDecay: weightDecay, nesterov: nesterov)
+        }
+    }
+
+    /// The learning-rate schedule per optimizer step.
+    public func makeSchedule(stepsPerEpoch: Int) throws -> LearningRateSchedule {
+        let total = epochs * stepsPerEpoch, warm = warmupEpochs * stepsPerEpoch
+        let parts = schedule.split(separator: ":").map(String.init)
+        let gamma = parts.count > 2 ? Float(parts[2]) : 0.1
+        let inner: LearningRateSchedule
+        switch parts.first ?? "" {
+        case "constant": inner = ConstantSchedule(learningRate)
+        case "cosine": inner = CosineSchedule(base: learningRate, totalSteps: max(total - warm, 1))
+        case "step":
+            guard parts.count >= 2, let every = Int(parts[1]), every > 0, let g = gamma else {
+                throw TrainingError.badValue(field: "schedule", value: schedule, expected: "step:EVERY_EPOCHS[:GAMMA]")
+            }
+            inner = StepSchedule(base: learningRate, stepSize: every * stepsPerEpoch, gamma: g)
+        case "multistep":
+            let ms = parts.count >= 2 ? parts[1].split(separator: ",").map { Int($0) } : []
+            guard !ms.isEmpty, ms.allSatisfy({ ($0 ?? 0) > 0 }), let g = gamma else {
+                throw TrainingError.badValue(field: "schedule", value: schedule, expected: "multistep:E1,E2,...[:GAMMA]")
+            }
+            inner = MultiStepSchedule(base: learningRate, milestones: ms.map { $0! * stepsPerEpoch }, gamma: g)
+        default:
+            throw TrainingError.badValue(field: "schedule", value: schedule, expected: "constant, cosine, step:N[:GAMMA] or multistep:E1,E2[:GAMMA]")
+        }
+        return warm > 0 ? ShiftedWarmup(inner: inner, warmupSteps: warm, base: learningRate) : inner
+    }
+}
+
+/// Linear warm-up from base/3 to base over `warmupSteps`, then `inner` restarted at step 0.
+struct ShiftedWarmup: LearningRateSchedule {
+    let inner: LearningRateSchedule
+    let warmupSteps: Int
+    let base: Float
+    func learningRate(at t: Int) -> Float {
+        if t < warmupSteps { return base * (1.0 / 3.0 + (2.0 / 3.0) * Float(t) / Float(warmupSteps)) }
+        return inner.learningRate(at: t - warmupSteps)
+    }
+}

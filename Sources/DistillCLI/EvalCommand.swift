@@ -1,0 +1,44 @@
+import ArgumentParser
+import DistillCore
+import DistillNN
+import DistillData
+import Distill
+import Foundation
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "eval",
+        abstract: "Accuracy, NLL and calibration error of a model checkpoint on a data split.")
+
+    @Option(help: "A model.safetensors (or a checkpoint written by PyTorch with the same names).") var checkpoint: String
+    @Option(help: "Model spec; defaults to the one recorded in the checkpoint.") var model: String?
+    @Option var data = "fashion-mnist"
+    @Option(help: "train or test.") var split = "test"
+    @Option(name: .customLong("batch-size")) var batchSize = 500
+    @Flag(help: "Print JSON instead of text.") var json = false
+
+    func run() throws {
+        try reportingErrors {
+            guard let s = DatasetSplit(rawValue: split) else {
+                throw TrainingError.badValue(field: "split", value: split, expected: "train or test")
+            }
+            let file = try SafeTensors.read(from: checkpoint)
+            guard let spec = model ?? file.metadata["model"] else {
+                throw TrainingError.checkpointMismatch(path: checkpoint, detail: "records no model spec; pass --model")
+            }
+            let dataset = try DataSpec(data).load(s)
+            let net = try ModelZoo.make(spec, input: DataSpec.modelInput(for: dataset))
+            do { try net.loadStateDict(file.tensors) } catch {
+                throw TrainingError.checkpointMismatch(path: checkpoint, detail: "is not a checkpoint of \(spec): \(error)")
+            }
+            let logits = try Evaluation.logits(of: net, on: dataset, batchSize: batchSize)
+            let m = EvaluationReport(logits: logits, labels: dataset.labels)
+            if json {
+                let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys, .prettyPrinted]
+                print(String(decoding: try enc.encode(m), as: UTF8.self))
+            } else {
+                print(String(format: "%@ on %@ %@: accuracy %.4f (%d errors of %d), NLL %.4f, ECE %.4f",
+                              spec, data, split, m.accuracy, m.errors, m.count, m.nll, m.ece))
+            }
+        }
+    }
+}
