@@ -31,6 +31,7 @@ let package = Package(
         .testTarget(name: "DistillCoreTests", dependencies: ["DistillCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DistillDataTests", dependencies: ["DistillData"]),
         .testTarget(name: "DistillTests", dependencies: ["Distill"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DistillCLITests", dependencies: ["DistillCLI"]),
         .testTarget(name: "DistillNNTests", dependencies: ["DistillNN"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]

@@ -21,6 +21,21 @@ public struct TrainingCheckpoint {
     public var configJSON: String
     public var tensors: [String: Tensor]
     public var dropout: [String: [UInt64]]
+    /// Records of the completed epochs (exact values, so a resumed run reports what an
+    /// uninterrupted one would).
+    public var history: [EpochRecord]
+
+    static var encoder: JSONEncoder {
+        let e = JSONEncoder()
+        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return e
+    }
+
+    static var decoder: JSONDecoder {
+        let d = JSONDecoder()
+        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return d
+    }
 
     public func write(to path: String) throws {
         let dropoutJSON = String(decoding: try JSONSerialization.data(withJSONObject: dropout.mapValues { $0.map { String($0) } }, options: [.sortedKeys]), as: UTF8.self)
@@ -28,6 +43,7 @@ public struct TrainingCheckpoint {
             "format": TrainingCheckpoint.format, "epoch": String(epoch), "batch": String(batch), "step": String(step),
             "loss_sum": String(lossSum), "correct": String(correct), "seen": String(seen), "seconds": String(seconds),
             "config": configJSON, "dropout": dropoutJSON,
+            "history": String(decoding: try TrainingCheckpoint.encoder.encode(history), as: UTF8.self),
         ]
         try SafeTensors(tensors: tensors, metadata: meta).write(to: path)
     }
@@ -54,11 +70,15 @@ public struct TrainingCheckpoint {
             guard words.count == 4 else { throw TrainingError.checkpointMismatch(path: path, detail: "dropout state of '\(k)' is not 4 words") }
             dropout[k] = words
         }
+        let historyText: String = try field("history") { $0 }
+        guard let history = try? TrainingCheckpoint.decoder.decode([EpochRecord].self, from: Data(historyText.utf8)) else {
+            throw TrainingError.checkpointMismatch(path: path, detail: "metadata field 'history' is not a list of epoch records")
+        }
         return TrainingCheckpoint(epoch: try field("epoch") { Int($0) }, batch: try field("batch") { Int($0) },
                                   step: try field("step") { Int($0) }, lossSum: try field("loss_sum") { Double($0) },
                                   correct: try field("correct") { Int($0) }, seen: try field("seen") { Int($0) },
                                   seconds: try field("seconds") { Double($0) }, configJSON: try field("config") { $0 },
-                                  tensors: file.tensors, dropout: dropout)
+                                  tensors: file.tensors, dropout: dropout, history: history)
     }
 
     /// The tensors under `prefix.`, with the prefix removed.

@@ -107,8 +107,7 @@ public final class Trainer {
                 throw TrainingError.checkpointMismatch(path: checkpointPath, detail: "does not fit this model: \(error)")
             }
             (epoch, batchIndex, step, lossSum, correct, seen, priorSeconds) = (ck.epoch, ck.batch, ck.step, ck.lossSum, ck.correct, ck.seen, ck.seconds)
-            history = (try? Trainer.readHistory(runDirectory)) ?? []
-            history = history.filter { $0.epoch < epoch }
+            history = ck.history
         } else if hasCheckpoint && !resume {
             throw TrainingError.runDirectory(path: runDirectory.path, detail: "already holds a checkpoint; pass --resume to continue it or choose another output directory")
         } else {
@@ -126,7 +125,7 @@ public final class Trainer {
             for (k, v) in extraState?.save() ?? [:] { tensors["extra." + k] = v }
             let ck = TrainingCheckpoint(epoch: e, batch: b, step: step, lossSum: lossSum, correct: correct, seen: seen,
                                         seconds: priorSeconds + ProgressBar.now() - start, configJSON: cfg,
-                                        tensors: tensors, dropout: model.dropoutStates())
+                                        tensors: tensors, dropout: model.dropoutStates(), history: history)
             try ck.write(to: checkpointPath)
             lastCheckpoint = checkpointPath
             try log.write(["event": "checkpoint", "epoch": e, "batch": b, "step": step])
@@ -172,13 +171,13 @@ public final class Trainer {
             batchIndex = 0
             lossSum = 0; correct = 0; seen = 0
             record.seconds = priorSeconds + ProgressBar.now() - start
+            history.append(record)
             try saveCheckpoint(epoch: epoch, batch: 0)
             try model.save(to: modelPath, metadata: ["model": config.model, "data": config.data])
             try log.write(["event": "epoch", "epoch": record.epoch, "train_loss": record.trainLoss, "train_accuracy": record.trainAccuracy,
                            "test_accuracy": record.testAccuracy.isNaN ? NSNull() : record.testAccuracy,
                            "test_nll": record.testNLL.isNaN ? NSNull() : record.testNLL,
                            "learning_rate": record.learningRate, "seconds": record.seconds])
-            history.append(record)
             onEpoch?(record)
             if showProgress, let t = test {
                 FileHandle.standardError.write(Data(String(format: "epoch %d: train loss %.4f  train acc %.4f  test acc %.4f (%d errors of %d)  test NLL %.4f\n",
@@ -187,16 +186,6 @@ public final class Trainer {
             }
         }
         return history
-    }
-
-    /// The epoch records of a run directory's log.
-    public static func readHistory(_ dir: URL) throws -> [EpochRecord] {
-        try JSONLLog.read(dir.appendingPathComponent("log.jsonl")).compactMap { r in
-            guard r["event"] as? String == "epoch", let e = r["epoch"] as? Int else { return nil }
-            return EpochRecord(epoch: e, trainLoss: r["train_loss"] as? Double ?? .nan, trainAccuracy: r["train_accuracy"] as? Double ?? .nan,
-                               testAccuracy: r["test_accuracy"] as? Double ?? .nan, testNLL: r["test_nll"] as? Double ?? .nan,
-                               learningRate: r["learning_rate"] as? Double ?? .nan, seconds: r["seconds"] as? Double ?? .nan)
-        }
     }
 }
 
