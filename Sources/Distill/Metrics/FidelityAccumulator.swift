@@ -59,8 +59,9 @@ public struct FidelityAccumulator {
         var m = z[0], a = 0
         for j in 1..<max(c, 1) where z[j] > m { m = z[j]; a = j }
         var s = 0.0
-        for j in 0..<c { s += Foundation.exp(Double(z[j] - m)) }
-        let lse = Double(m) + Foundation.log(s)
+        let md = Double(m)
+        for j in 0..<c { s += Foundation.exp(Double(z[j]) - md) }
+        let lse = md + Foundation.log(s)
         for j in 0..<c { out[j] = Double(z[j]) - lse }
         return a
     }
