@@ -12,11 +12,12 @@ import DistillNN
 ///     L = T² · KL(softmax(z'/T) ‖ softmax(z_s/T))         (loss = "kd", option `temperature`)
 ///
 /// The paper's loss is the L2 logit regression of Ba & Caruana on the perturbed logits; like
-/// `logits` we take PyTorch's mean reduction. The noise is elementwise (one ξ per logit), the
-/// paper's form z(1 + ξ); the perturbed rows are drawn anew for each batch, uniformly without
-/// replacement. Defaults α = 0.5, σ = 0.1 (the values the paper reports working best on
-/// MNIST/CIFAR-10), seed 0: the noise comes from a `SeededGenerator` owned by the loss, so a
-/// run with the same seed and the same batch sequence reproduces. Labels are not used.
+/// `logits` we take PyTorch's mean reduction. The noise is multiplicative, z(1 + ξ), as we read
+/// the paper's formulation, with one ξ per logit (elementwise); the perturbed rows are drawn
+/// anew for each batch, uniformly without replacement. Defaults α = 0.5, σ = 0.1 are project
+/// defaults (not re-derived from the paper's tables); seed 0: the noise comes from a
+/// `SeededGenerator` owned by the loss, so a run with the same seed and the same batch sequence
+/// reproduces. Labels are not used.
 /// Shapes: both logits [N, C].
 public final class NoisyTeacherLoss: DistillationLoss {
     public enum Kind: String, CaseIterable { case l2, kd }
