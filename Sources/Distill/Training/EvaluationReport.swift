@@ -17,7 +17,7 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
         count = s.count
         errors = s.count - Int((s.accuracy * Double(s.count)).rounded())
         nll = s.nll
-        ece = Calibration.expectedCalibrationError(logits: logits, labels: labels)
+        ece = Metrics.expectedCalibrationError(logits: logits, labels: labels)
     }
 }
 
@@ -54,32 +54,5 @@ public struct TrainingSummary: Codable, Sendable, CustomStringConvertible {
         enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         try enc.encode(s).write(to: dir.appendingPathComponent("metrics.json"), options: .atomic)
         return s
-    }
-}
-
-/// Calibration measures.
-public enum Calibration {
-    /// Expected calibration error: Σ_b (|B_b| / n)·|acc(B_b) − conf(B_b)| over `bins` equal-width
-    /// bins of the top-1 confidence (Guo, Pleiss, Sun & Weinberger, "On Calibration of Modern
-    /// Neural Networks", ICML 2017; 15 bins as they used). Rows labelled −1 are skipped.
-    public static func expectedCalibrationError(logits: Tensor, labels: IntTensor, bins: Int = 15) -> Double {
-        let p = logits.softmax(alongAxis: 1)
-        let c = logits.shape[1]
-        var conf = [Double](repeating: 0, count: bins), hit = [Double](repeating: 0, count: bins), size = [Int](repeating: 0, count: bins)
-        var n = 0
-        p.withUnsafeBufferPointer { q in
-            for (i, y) in labels.scalars.enumerated() where y >= 0 {
-                var best = 0
-                for j in 1..<c where q[i * c + j] > q[i * c + best] { best = j }
-                let cf = Double(q[i * c + best])
-                // bin b holds confidences in (b/bins, (b+1)/bins]
-                let b = min(max(Int((cf * Double(bins)).rounded(.up)) - 1, 0), bins - 1)
-                conf[b] += cf; hit[b] += best == y ? 1 : 0; size[b] += 1; n += 1
-            }
-        }
-        guard n > 0 else { return 0 }
-        var e = 0.0
-        for b in 0..<bins where size[b] > 0 { e += abs(hit[b] - conf[b]) / Double(n) }
-        return e
     }
 }

@@ -196,19 +196,8 @@ public struct ClassificationSummary: Codable, Equatable, Sendable {
     public var count: Int
 
     public init(logits: Tensor, labels: IntTensor) {
-        let logp = logits.logSoftmax(alongAxis: 1)
-        let c = logits.shape[1]
-        let pred = logits.argmax(alongAxis: 1).scalars
-        var right = 0, n = 0, nll = 0.0
-        logp.withUnsafeBufferPointer { p in
-            for (i, y) in labels.scalars.enumerated() where y >= 0 {
-                n += 1
-                if pred[i] == y { right += 1 }
-                nll -= Double(p[i * c + y])
-            }
-        }
-        accuracy = Double(right) / Double(max(n, 1))
-        self.nll = nll / Double(max(n, 1))
-        count = n
+        accuracy = Metrics.accuracy(logits: logits, labels: labels)
+        nll = Metrics.negativeLogLikelihood(logits: logits, labels: labels)
+        count = labels.scalars.filter { $0 >= 0 }.count
     }
 }
