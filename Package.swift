@@ -31,7 +31,7 @@ let package = Package(
         .testTarget(name: "DistillCoreTests", dependencies: ["DistillCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DistillDataTests", dependencies: ["DistillData"]),
         .testTarget(name: "DistillTests", dependencies: ["Distill"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "DistillNNTests", dependencies: ["DistillNN"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DistillNNTests", dependencies: ["DistillNN", "DistillData"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )
