@@ -149,7 +149,7 @@ final class TorchInteropTests: XCTestCase {
 
     /// A few SGD steps in training mode on random data: moves the weights off their initial values
     /// and gives BatchNorm non-trivial running statistics.
-    static func trainBriefly(_ model: Module, _ c: Case, seed: UInt64, steps: Int = 3, batch: Int = 4) {
+    static func trainBriefly(_ model: Module, _ c: Case, seed: UInt64, steps: Int = 2, batch: Int = 3) {
         model.train()
         let opt = SGD(model.trainableParameters(), learningRate: 0.05, momentum: 0.9)
         var g = SeededGenerator(seed: seed)
