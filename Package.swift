@@ -32,7 +32,7 @@ let package = Package(
         .testTarget(name: "DistillDataTests", dependencies: ["DistillData"]),
         .testTarget(name: "DistillTests", dependencies: ["Distill"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DistillCLITests", dependencies: ["DistillCLI"]),
-        .testTarget(name: "DistillNNTests", dependencies: ["DistillNN"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DistillNNTests", dependencies: ["DistillNN", "DistillData"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )
