@@ -34,7 +34,7 @@ public final class AttentionTransferLoss: DistillationLoss {
 
     /// The normalised attention map a(f) of an [N, C, H, W] map: [N, H·W].
     public static func attentionMap(_ f: Tensor, p: Float = 2) -> Tensor {
-        let fp = p == 2 ? f * f : f.pow(p)
+        let fp = p == 2 ? f * f : f.abs().pow(p)
         let q = fp.mean(alongAxis: 1).reshaped([f.shape[0], -1])
         return FeatureSupport.l2Normalized(q, alongAxis: 1)
     }
