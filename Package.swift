@@ -14,6 +14,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
@@ -21,7 +22,7 @@ let package = Package(
         .target(name: "DistillCore", dependencies: ["CDNNL"]),
         .target(name: "DistillNN", dependencies: ["DistillCore"]),
         .target(name: "DistillData", dependencies: ["DistillCore", "CZlib"]),
-        .target(name: "Distill", dependencies: ["DistillCore", "DistillNN", "DistillData"]),
+        .target(name: "Distill", dependencies: ["DistillCore", "DistillNN", "DistillData", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "DistillCLI",
             dependencies: ["Distill", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

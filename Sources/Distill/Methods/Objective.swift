@@ -28,11 +28,14 @@ public final class Objective {
     }
 
     /// Σ wₖ Lₖ for one batch; terms with weight 0 are skipped.
-    public func callAsFunction(_ batch: DistillationBatch) -> Tensor {
+    public func callAsFunction(_ batch: DistillationBatch) -> Tensor { evaluate { _ in batch } }
+
+    /// Σ wₖ Lₖ where term k sees `batchFor(k)` (each term gets the features of its own taps).
+    public func evaluate(_ batchFor: (Int) -> DistillationBatch) -> Tensor {
         var total: Tensor? = nil
         var values: [(String, Float)] = []
-        for t in terms where t.weight > 0 {
-            let l = t.loss.loss(batch)
+        for (k, t) in terms.enumerated() where t.weight > 0 {
+            let l = t.loss.loss(batchFor(k))
             values.append((t.name, l.item))
             let w = t.weight == 1 ? l : l * t.weight
             total = total.map { $0 + w } ?? w

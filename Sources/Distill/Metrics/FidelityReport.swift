@@ -6,9 +6,9 @@ import Foundation
 /// Fidelity follows Stanton, Izmailov, Kirichenko, Alemi & Wilson, "Does Knowledge Distillation
 /// Really Work?", NeurIPS 2021: top-1 agreement and predictive KL(teacher ‖ student) measure how
 /// well the student matches the teacher, separately from how well it generalises.
-public struct FidelityReport: Codable, Equatable, CustomStringConvertible {
+public struct FidelityReport: Codable, Equatable, Sendable, CustomStringConvertible {
     /// One model's metrics on the labelled rows; nil when the split has no labels.
-    public struct Model: Codable, Equatable {
+    public struct Model: Codable, Equatable, Sendable {
         /// Fraction of labelled rows whose top-1 class is the label, in [0, 1].
         public var accuracy: Double?
         /// Mean −log p(y | x) over labelled rows (nats).

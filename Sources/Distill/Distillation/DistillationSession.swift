@@ -1,0 +1,154 @@
+import DistillCore
+import DistillData
+import DistillNN
+import Foundation
+
+/// The distillation step of a student against a teacher: builds the objective from method
+/// specs, attaches the union of the feature taps its terms need, checks everything on a probe
+/// batch before training (class counts, tap paths, shapes each method can bridge), and computes
+/// the loss for a batch: teacher in eval mode without gradients, student on the tape.
+public final class DistillationSession {
+    public let student: Module
+    public let teacher: Teacher
+    public let objective: Objective
+    public let losses: [DistillationLoss]
+    private let studentCapture: FeatureCapture?
+    private let teacherCapture: FeatureCapture?
+    /// For each term, the positions of its taps in the capture lists.
+    private let studentSlots: [[Int]]
+    private let teacherSlots: [[Int]]
+
+    /// - Parameter probe: a few transfer images used to learn feature shapes (no training happens).
+    public init(student: Module, teacher: Teacher, methods: [MethodSpec], probe: Tensor) throws {
+        guard !methods.isEmpty else { throw DistillationError.invalidObjective("it names no method") }
+        self.student = student
+        self.teacher = teacher
+        let losses = try methods.map { try MethodRegistry.make($0.name, options: $0.options) }
+        self.losses = losses
+        objective = try Objective(zip(methods, losses).map { (name: $0.name, weight: $0.weight, loss: $1) })
+
+        func union(_ taps: [[FeatureTap]]) -> (all: [FeatureTap], slots: [[Int]]) {
+            var all: [FeatureTap] = []
+            let slots = taps.map { ts in ts.map { t -> Int in
+                if let i = all.firstIndex(of: t) { return i }
+                all.append(t); return all.count - 1
+            } }
+            return (all, slots)
+        }
+        let (sTaps, sSlots) = union(losses.map(\.studentTaps))
+        let (tTaps, tSlots) = union(losses.map(\.teacherTaps))
+        studentSlots = sSlots; teacherSlots = tSlots
+        studentCapture = sTaps.isEmpty ? nil : try student.attachTaps(sTaps)
+        if tTaps.isEmpty {
+            teacherCapture = nil
+        } else {
+            guard let tm = teacher.module else {
+                throw DistillationError.invalidObjective("methods \(losses.filter { !$0.teacherTaps.isEmpty }.map(\.name)) read teacher features, but this teacher (an ensemble or precomputed logits) has no single network to tap")
+            }
+            teacherCapture = try tm.attachTaps(tTaps)
+        }
+
+        // probe: shapes of logits and features, without touching any statistics
+        let wasTraining = student.isTraining
+        student.eval()
+        let (sLogits, sFeat) = withoutGradients { () -> (Tensor, [Tensor]) in
+            studentCapture?.clear()
+            let y = student(probe)
+            return (y, studentCapture?.ordered() ?? [])
+        }
+        student.train(wasTraining)
+        teacherCapture?.clear()
+        let tLogits = try teacher.logits(images: probe, rows: Array(0..<probe.shape[0]))
+        let tFeat = teacherCapture?.ordered() ?? []
+        guard tLogits.shape[1] == sLogits.shape[1] else {
+            throw DistillationError.classCountMismatch(teacher: tLogits.shape[1], student: sLogits.shape[1])
+        }
+        for (k, loss) in losses.enumerated() {
+            try loss.prepare(studentShapes: sSlots[k].map { sFeat[$0].shape }, teacherShapes: tSlots[k].map { tFeat[$0].shape })
+        }
+        studentCapture?.clear(); teacherCapture?.clear()
+    }
+
+    /// Trainable student-side modules of all terms (trained with the student, not exported).
+    public var adapters: [Module] { objective.adapters }
+
+    /// Runs teacher and student on a batch and returns the per-term distillation batches' builder.
+    func run(_ batch: Batch, needsStudent: Bool = true, needsTeacher: Bool = true) throws -> (student: Tensor, teacher: Tensor, sf: [Tensor], tf: [Tensor]) {
+        teacherCapture?.clear()
+        let t = needsTeacher ? try teacher.logits(images: batch.images, rows: batch.indices) : Tensor.zeros([batch.labels.count, teacher.classCount])
+        let tf = needsTeacher ? teacherCapture?.ordered() ?? [] : []
+        studentCapture?.clear()
+        let s = needsStudent ? student(batch.images) : t
+        let sf = needsStudent ? studentCapture?.ordered() ?? [] : []
+        return (s, t, sf, tf)
+    }
+
+    func termBatch(_ k: Int, _ r: (student: Tensor, teacher: Tensor, sf: [Tensor], tf: [Tensor]), _ batch: Batch) -> DistillationBatch {
+        DistillationBatch(studentLogits: r.student, teacherLogits: r.teacher,
+                          studentFeatures: r.sf.isEmpty ? [] : studentSlots[k].map { r.sf[$0] },
+                          teacherFeatures: r.tf.isEmpty ? [] : teacherSlots[k].map { r.tf[$0] },
+                          labels: batch.labels, indices: batch.indices)
+    }
+
+    /// The objective and the student's logits for one batch (a `Trainer.LossFunction`).
+    public func loss(_ batch: Batch) throws -> (loss: Tensor, logits: Tensor) {
+        let r = try run(batch)
+        let l = objective.evaluate { k in termBatch(k, r, batch) }
+        studentCapture?.clear(); teacherCapture?.clear()
+        return (l, r.student)
+    }
+
+    /// Stages of multi-stage methods, in objective order.
+    public func preTrainingStages() -> [(term: Int, stage: PreTrainingStage)] {
+        losses.enumerated().flatMap { k, l in
+            ((l as? MultiStageDistillationLoss)?.preTrainingStages() ?? []).filter { $0.epochs > 0 }.map { (k, $0) }
+        }
+    }
+
+    /// Runs every pre-training stage over `loader` with SGD (momentum 0.9) at `learningRate`.
+    /// After a stage finishes, its state is saved under `directory` so a resumed run skips it.
+    public func runStages(loader: DataLoader, learningRate: Float, directory: URL, log: JSONLLog?, showProgress: Bool) throws {
+        for (k, stage) in preTrainingStages() {
+            let marker = directory.appendingPathComponent("stage-\(stage.name).safetensors")
+            let owned = stage.modules
+            if FileManager.default.fileExists(atPath: marker.path) {
+                let file = try SafeTensors.read(from: marker.path)
+                try student.loadStateDict(prefixed(file.tensors, "student"))
+                for (i, m) in owned.enumerated() { try m.loadStateDict(prefixed(file.tensors, "module\(i)")) }
+                continue
+            }
+            var params: [(path: String, parameter: Parameter)] = []
+            for (i, m) in owned.enumerated() { params += m.trainableParameters().map { ("module\(i).\($0.path)", $0.parameter) } }
+            if stage.student != .frozen { params += student.trainableParameters().map { ("student.\($0.path)", $0.parameter) } }
+            let opt = SGD(params, learningRate: learningRate, momentum: 0.9)
+            for m in owned { m.train() }
+            for e in 0..<stage.epochs {
+                let bar = showProgress ? ProgressBar(label: "\(stage.name) \(e + 1)/\(stage.epochs)", total: loader.batchesPerEpoch) : nil
+                var sum = 0.0, n = 0
+                for (i, batch) in loader.batches(epoch: e).enumerated() {
+                    let r = try run(batch, needsStudent: stage.needsStudent, needsTeacher: stage.needsTeacher)
+                    let l = stage.loss(termBatch(k, r, batch))
+                    guard l.item.isFinite else { throw TrainingError.nonFiniteLoss(epoch: e, step: i, value: l.item, checkpoint: nil) }
+                    student.zeroGradients()
+                    for m in owned { m.zeroGradients() }
+                    l.backward()
+                    opt.step()
+                    sum += Double(l.item); n += 1
+                    studentCapture?.clear(); teacherCapture?.clear()
+                    bar?.update(step: i + 1, items: batch.labels.count, metrics: [("loss", sum / Double(n))])
+                }
+                try log?.write(["event": "stage", "stage": stage.name, "epoch": e, "loss": sum / Double(max(n, 1))])
+            }
+            var state: [String: Tensor] = [:]
+            for (key, v) in student.stateDict() { state["student." + key] = v }
+            for (i, m) in owned.enumerated() { for (key, v) in m.stateDict() { state["module\(i).\(key)"] = v } }
+            try SafeTensors(tensors: state).write(to: marker.path)
+        }
+    }
+
+    private func prefixed(_ t: [String: Tensor], _ p: String) -> [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        for (k, v) in t where k.hasPrefix(p + ".") { out[String(k.dropFirst(p.count + 1))] = v }
+        return out
+    }
+}

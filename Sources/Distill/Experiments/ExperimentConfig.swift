@@ -1,0 +1,260 @@
+import DistillCore
+import DistillData
+import DistillNN
+import Foundation
+import Yams
+
+/// Which examples the student is distilled on (the transfer set).
+public enum TransferSet: Equatable, Sendable, CustomStringConvertible {
+    /// The teacher's training set.
+    case train
+    /// The first `count` training examples.
+    case subset(count: Int)
+    /// The training set without these classes (Hinton's omitted-class experiment).
+    case dropClasses([Int])
+    /// The last `count` training examples without their labels; the teacher is trained on the rest.
+    case unlabelled(count: Int)
+
+    public var description: String {
+        switch self {
+        case .train: return "train"
+        case .subset(let n): return "subset of \(n)"
+        case .dropClasses(let c): return "train without classes \(c)"
+        case .unlabelled(let n): return "\(n) unlabelled held-out examples"
+        }
+    }
+}
+
+/// Where the teacher comes from.
+public struct TeacherSpec: Equatable, Sendable {
+    public var model: String = "mlp:1200x1200,dropout=0.5"
+    /// Checkpoints of the members; members without one are trained first.
+    public var checkpoints: [String] = []
+    public var ensemble: Int = 1
+    public var combine: EnsembleTeacher.Combine = .probabilities
+    /// Precomputed logits `[transfer examples, classes]` from any framework (offline distillation).
+    public var logits: String? = nil
+    /// Precomputed logits on the test split, for fidelity on test with an offline teacher.
+    public var testLogits: String? = nil
+    /// One teacher (ensemble) for every seed (true), or one per seed.
+    public var shared: Bool = true
+    public var train = TrainingConfig()
+}
+
+public struct StudentSpec: Equatable, Sendable {
+    public var model: String = "mlp:800x800"
+    public var train = TrainingConfig()
+    /// Also train the student alone with cross-entropy (same initialisation and data order).
+    public var baseline: Bool = true
+}
+
+/// Hinton's bias correction after an omitted-class distillation: raise the student's output bias
+/// of `classIndex` by the value among `candidates` that maximises accuracy on `heldOut` training
+/// examples kept out of the transfer set.
+public struct BiasAdjustSpec: Equatable, Sendable {
+    public var classIndex: Int
+    public var heldOut: Int = 5000
+    public var candidates: [Float] = stride(from: 0, through: 8, by: 0.5).map { Float($0) }
+}
+
+/// A declarative distillation experiment, read from YAML (`distill run FILE.yaml`).
+public struct ExperimentConfig: Equatable, Sendable {
+    public var name: String = "experiment"
+    public var data: String = "fashion-mnist"
+    public var seeds: [UInt64] = [0]
+    public var threads: Int? = nil
+    public var transfer: TransferSet = .train
+    public var teacher = TeacherSpec()
+    public var student = StudentSpec()
+    public var methods: [MethodSpec] = [MethodSpec(name: "hinton")]
+    public var biasAdjust: BiasAdjustSpec? = nil
+
+    public init() {}
+
+    /// Parses and validates an experiment file, with `overrides` (`student.train.epochs=5`)
+    /// applied first. Every error names the file, the line and the key.
+    public static func load(path: String, overrides: [String] = []) throws -> ExperimentConfig {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ExperimentError(file: path, line: nil, "cannot read the file")
+        }
+        return try parse(text, file: path, overrides: overrides)
+    }
+
+    public static func parse(_ text: String, file: String = "<experiment>", overrides: [String] = []) throws -> ExperimentConfig {
+        let root: Node
+        do {
+            root = try Yams.compose(yaml: text) ?? Node.mapping(Node.Mapping([]))
+        } catch let e as YamlError {
+            throw ExperimentError(file: file, line: nil, "is not valid YAML: \(e)")
+        }
+        let doc = try YAMLOverrides.apply(overrides, to: root, file: file)
+        let r = try MapReader(doc, file: file, path: "")
+        var c = ExperimentConfig()
+        c.name = try r.string("name") ?? c.name
+        c.data = try r.string("data") ?? c.data
+        do { _ = try DataSpec(c.data) } catch {
+            throw ExperimentError(file: file, line: r.mapping[Node("data")]?.mark.map { $0.line }, "key 'data': \(error)")
+        }
+        if let s = try r.ints("seeds", min: 0) {
+            guard !s.isEmpty else { throw r.fail("seeds", r.mapping[Node("seeds")], "at least one seed") }
+            c.seeds = s.map { UInt64($0) }
+        }
+        c.threads = try r.int("threads", min: 1)
+        if let t = try r.map("transfer") { c.transfer = try transfer(t) }
+        if let t = try r.map("teacher") { c.teacher = try teacher(t, data: c.data) }
+        if let s = try r.map("student") { c.student = try student(s, data: c.data) }
+        c.teacher.train.data = c.data
+        c.student.train.data = c.data
+        if let m = r.raw("method") { c.methods = try methods(m, file: file, reader: r) }
+        if let b = try r.map("bias_adjust") { c.biasAdjust = try biasAdjust(b) }
+        try r.finish()
+        // everything a method can check without data: names and options
+        for (i, m) in c.methods.enumerated() {
+            do { _ = try MethodRegistry.make(m.name, options: m.options) } catch {
+                throw ExperimentError(file: file, line: methodLine(doc, i), "method: \(error)")
+            }
+        }
+        if case .dropClasses(let cls) = c.transfer, let b = c.biasAdjust, !cls.contains(b.classIndex) {
+            throw ExperimentError(file: file, line: nil, "bias_adjust.class \(b.classIndex) is not one of the dropped classes \(cls)")
+        }
+        return c
+    }
+
+    private static func methodLine(_ doc: Node, _ i: Int) -> Int? {
+        guard let m = doc.mapping?[Node("method")] else { return nil }
+        if case .sequence(let s) = m, i < s.count { return s[i].mark.map { $0.line } }
+        return m.mark.map { $0.line }
+    }
+
+    static func transfer(_ r: MapReader) throws -> TransferSet {
+        let kind = try r.string("kind") ?? "train"
+        let count = try r.int("count", min: 1)
+        let classes = try r.ints("classes", min: 0)
+        try r.finish()
+        switch kind {
+        case "train": return .train
+        case "subset":
+            guard let n = count else { throw r.fail("count", nil, "an integer ≥ 1 for kind 'subset'") }
+            return .subset(count: n)
+        case "drop-classes":
+            guard let c = classes, !c.isEmpty else { throw r.fail("classes", nil, "a list of class indices for kind 'drop-classes'") }
+            return .dropClasses(c)
+        case "unlabelled":
+            guard let n = count else { throw r.fail("count", nil, "an integer ≥ 1 for kind 'unlabelled'") }
+            return .unlabelled(count: n)
+        default:
+            throw r.fail("kind", r.mapping[Node("kind")], "train, subset, drop-classes or unlabelled")
+        }
+    }
+
+    static func training(_ r: MapReader?, model: String, data: String, defaults: TrainingConfig = TrainingConfig()) throws -> TrainingConfig {
+        var t = defaults
+        t.model = model; t.data = data
+        guard let r else { return t }
+        t.epochs = try r.int("epochs", min: 1) ?? t.epochs
+        t.batchSize = try r.int("batch_size", min: 1) ?? t.batchSize
+        t.optimizer = try r.string("optimizer") ?? t.optimizer
+        t.learningRate = try r.float("learning_rate") ?? t.learningRate
+        t.momentum = try r.float("momentum") ?? t.momentum
+        t.nesterov = try r.bool("nesterov") ?? t.nesterov
+        t.weightDecay = try r.float("weight_decay") ?? t.weightDecay
+        t.schedule = try r.string("schedule") ?? t.schedule
+        t.warmupEpochs = try r.int("warmup_epochs", min: 0) ?? t.warmupEpochs
+        t.augmentation = try r.string("augmentation") ?? t.augmentation
+        t.checkpointEvery = try r.int("checkpoint_every", min: 0) ?? t.checkpointEvery
+        t.subset = try r.int("subset", min: 1) ?? t.subset
+        try r.finish()
+        do { try t.validate() } catch {
+            throw ExperimentError(file: r.file, line: r.line, "\(r.path): \(error)")
+        }
+        return t
+    }
+
+    static func teacher(_ r: MapReader, data: String) throws -> TeacherSpec {
+        var t = TeacherSpec()
+        t.model = try r.string("model") ?? t.model
+        t.checkpoints = try r.strings("checkpoint") ?? []
+        t.ensemble = try r.int("ensemble", min: 1) ?? max(t.checkpoints.count, 1)
+        if let c = try r.string("combine") {
+            guard let v = EnsembleTeacher.Combine(rawValue: c) else { throw r.fail("combine", r.mapping[Node("combine")], "probabilities or logits") }
+            t.combine = v
+        }
+        t.logits = try r.string("logits")
+        t.testLogits = try r.string("test_logits")
+        t.shared = try r.bool("shared") ?? t.shared
+        t.train = try training(try r.map("train"), model: t.model, data: data)
+        try r.finish()
+        if t.checkpoints.count > t.ensemble {
+            throw r.fail("checkpoint", r.mapping[Node("checkpoint")], "at most `ensemble` (\(t.ensemble)) checkpoints")
+        }
+        _ = try modelCheck(t.model, r, "model")
+        return t
+    }
+
+    static func student(_ r: MapReader, data: String) throws -> StudentSpec {
+        var s = StudentSpec()
+        s.model = try r.string("model") ?? s.model
+        s.baseline = try r.bool("baseline") ?? s.baseline
+        s.train = try training(try r.map("train"), model: s.model, data: data)
+        try r.finish()
+        _ = try modelCheck(s.model, r, "model")
+        return s
+    }
+
+    /// Checks a model spec parses (on a small input) so typos fail before any training.
+    static func modelCheck(_ spec: String, _ r: MapReader, _ key: String) throws -> Bool {
+        do { _ = try ModelZoo.make(spec, input: ModelInput(channels: 1, height: 32, width: 32, classes: 10)) } catch let e as ModelError {
+            throw ExperimentError(file: r.file, line: r.mapping[Node(key)]?.mark.map { $0.line } ?? r.line, "\(r.path).\(key): \(e)")
+        }
+        return true
+    }
+
+    /// `method:` is a spec string (`hinton:temperature=20`), a list of them, a mapping
+    /// `{name:, weight:, ...options}`, or a list of such mappings.
+    static func methods(_ node: Node, file: String, reader: MapReader) throws -> [MethodSpec] {
+        func one(_ n: Node) throws -> MethodSpec {
+            switch n {
+            case .scalar:
+                do { return try MethodSpec(parsing: n.string ?? "") } catch {
+                    throw ExperimentError(file: file, line: n.mark.map { $0.line }, "method: \(error)")
+                }
+            case .mapping(let m):
+                var spec = MethodSpec(name: "")
+                for (k, v) in m {
+                    guard let key = k.string, case .scalar = v, let value = v.string else {
+                        throw ExperimentError(file: file, line: k.mark.map { $0.line }, "method options must be scalars")
+                    }
+                    switch key {
+                    case "name": spec.name = value
+                    case "weight":
+                        guard let w = Float(value), w.isFinite, w >= 0 else {
+                            throw ExperimentError(file: file, line: v.mark.map { $0.line }, "key 'method.weight' expects a number ≥ 0, got '\(value)'")
+                        }
+                        spec.weight = w
+                    default: spec.options[key] = value
+                    }
+                }
+                guard !spec.name.isEmpty else { throw ExperimentError(file: file, line: n.mark.map { $0.line }, "a method needs 'name'") }
+                return spec
+            case .sequence:
+                throw ExperimentError(file: file, line: n.mark.map { $0.line }, "method lists cannot nest")
+            default:
+                throw ExperimentError(file: file, line: n.mark.map { $0.line }, "method must be a spec string or a mapping")
+            }
+        }
+        if case .sequence(let seq) = node {
+            guard !seq.isEmpty else { throw ExperimentError(file: file, line: node.mark.map { $0.line }, "method: the list is empty") }
+            return try seq.map(one)
+        }
+        return [try one(node)]
+    }
+
+    static func biasAdjust(_ r: MapReader) throws -> BiasAdjustSpec {
+        guard let cls = try r.int("class", min: 0) else { throw r.fail("class", nil, "the class index whose bias is raised") }
+        var b = BiasAdjustSpec(classIndex: cls)
+        b.heldOut = try r.int("held_out", min: 1) ?? b.heldOut
+        b.candidates = try r.floats("candidates") ?? b.candidates
+        try r.finish()
+        return b
+    }
+}

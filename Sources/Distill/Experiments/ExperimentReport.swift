@@ -1,0 +1,139 @@
+import DistillCore
+import Foundation
+
+/// Writes an experiment's `metrics.json`, `report.md` and SVG plots.
+public enum ExperimentReport {
+    /// The configuration as it was resolved (defaults and overrides applied), in YAML.
+    public static func resolvedConfig(_ c: ExperimentConfig) -> String {
+        func train(_ t: TrainingConfig, indent: String) -> String {
+            ["epochs: \(t.epochs)", "batch_size: \(t.batchSize)", "optimizer: \(t.optimizer)", "learning_rate: \(t.learningRate)",
+             "momentum: \(t.momentum)", "nesterov: \(t.nesterov)", "weight_decay: \(t.weightDecay)", "schedule: \(quote(t.schedule))",
+             "warmup_epochs: \(t.warmupEpochs)", "augmentation: \(quote(t.augmentation))", "checkpoint_every: \(t.checkpointEvery)"]
+                + (t.subset.map { ["subset: \($0)"] } ?? [])
+                .map { indent + $0 }.joined(separator: "\n")
+        }
+        var lines = ["name: \(quote(c.name))", "data: \(quote(c.data))", "seeds: [\(c.seeds.map(String.init).joined(separator: ", "))]"]
+        if let t = c.threads { lines.append("threads: \(t)") }
+        switch c.transfer {
+        case .train: lines.append("transfer: {kind: train}")
+        case .subset(let n): lines.append("transfer: {kind: subset, count: \(n)}")
+        case .dropClasses(let cls): lines.append("transfer: {kind: drop-classes, classes: [\(cls.map(String.init).joined(separator: ", "))]}")
+        case .unlabelled(let n): lines.append("transfer: {kind: unlabelled, count: \(n)}")
+        }
+        lines.append("teacher:")
+        lines.append("  model: \(quote(c.teacher.model))")
+        if !c.teacher.checkpoints.isEmpty { lines.append("  checkpoint: [\(c.teacher.checkpoints.map(quote).joined(separator: ", "))]") }
+        lines.append("  ensemble: \(c.teacher.ensemble)")
+        lines.append("  combine: \(c.teacher.combine.rawValue)")
+        if let l = c.teacher.logits { lines.append("  logits: \(quote(l))") }
+        if let l = c.teacher.testLogits { lines.append("  test_logits: \(quote(l))") }
+        lines.append("  shared: \(c.teacher.shared)")
+        lines.append("  train:")
+        lines.append(train(c.teacher.train, indent: "    "))
+        lines.append("student:")
+        lines.append("  model: \(quote(c.student.model))")
+        lines.append("  baseline: \(c.student.baseline)")
+        lines.append("  train:")
+        lines.append(train(c.student.train, indent: "    "))
+        lines.append("method:")
+        for m in c.methods {
+            lines.append("  - name: \(m.name)")
+            lines.append("    weight: \(m.weight)")
+            for (k, v) in m.options.sorted(by: { $0.key < $1.key }) { lines.append("    \(k): \(quote(v))") }
+        }
+        if let b = c.biasAdjust {
+            lines.append("bias_adjust: {class: \(b.classIndex), held_out: \(b.heldOut), candidates: [\(b.candidates.map { "\($0)" }.joined(separator: ", "))]}")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func quote(_ s: String) -> String {
+        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
+    public static func write(_ r: ExperimentResult, config: ExperimentConfig, to dir: URL) throws {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys, .prettyPrinted]
+        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        try enc.encode(r).write(to: dir.appendingPathComponent("metrics.json"), options: .atomic)
+        let curves = learningCurves(r)
+        try Data(curves.utf8).write(to: dir.appendingPathComponent("learning_curves.svg"), options: .atomic)
+        let fidelity = fidelityChart(r)
+        try Data(fidelity.utf8).write(to: dir.appendingPathComponent("accuracy_agreement.svg"), options: .atomic)
+        try Data(markdown(r, config: config).utf8).write(to: dir.appendingPathComponent("report.md"), options: .atomic)
+    }
+
+    static func values(_ r: ExperimentResult, _ pick: (SeedResult) -> Double?) -> [Double] {
+        r.seeds.compactMap(pick).filter { $0.isFinite }
+    }
+
+    /// The Markdown report: what was run, then one row per model with accuracy, errors and fidelity.
+    public static func markdown(_ r: ExperimentResult, config c: ExperimentConfig) -> String {
+        var out = "# \(r.name)\n\n"
+        out += "Data \(c.data); transfer set: \(c.transfer); teacher \(c.teacher.model)"
+        out += c.teacher.ensemble > 1 ? " (ensemble of \(c.teacher.ensemble), mean \(c.teacher.combine.rawValue))" : ""
+        out += "; student \(c.student.model); objective " + c.methods.map { m in
+            "\(m.weight == 1 ? "" : "\(m.weight)·")\(m.name)" + (m.options.isEmpty ? "" : "(" + m.options.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + ")")
+        }.joined(separator: " + ")
+        out += ". Seeds \(c.seeds.map(String.init).joined(separator: ", ")); mean ± sample std over seeds. "
+        out += String(format: "Total time %.0f s.\n\n", r.seconds)
+        let roles: [(String, (SeedResult) -> RoleResult?)] = [("teacher", { $0.teacher }), ("student alone", { $0.studentAlone }),
+                                                             ("student distilled", { $0.studentDistilled })]
+        var rows: [[String]] = []
+        for (name, pick) in roles {
+            let rs = r.seeds.compactMap(pick)
+            guard !rs.isEmpty else { continue }
+            func ms(_ f: (RoleResult) -> Double?, digits: Int = 4) -> String {
+                let xs = rs.compactMap(f).filter { $0.isFinite }
+                return xs.isEmpty ? "–" : MarkdownTable.meanStd(xs, digits: digits)
+            }
+            rows.append([name, ms({ $0.test.student.accuracy }), ms({ Double($0.testErrors) }, digits: 1),
+                         ms({ $0.test.student.negativeLogLikelihood }), ms({ $0.test.student.expectedCalibrationError }),
+                         name == "teacher" ? "–" : ms({ $0.train.agreement }), name == "teacher" ? "–" : ms({ $0.test.agreement }),
+                         name == "teacher" ? "–" : ms({ $0.train.predictiveKL }), name == "teacher" ? "–" : ms({ $0.test.predictiveKL })])
+        }
+        out += MarkdownTable.render(header: ["model", "test accuracy", "test errors", "test NLL", "test ECE",
+                                             "agreement (train)", "agreement (test)", "KL (train)", "KL (test)"], rows: rows)
+        out += "\n\nAgreement is the fraction of inputs where student and teacher predict the same class; KL is the mean KL(teacher ‖ student) of the predictive distributions (Stanton et al., NeurIPS 2021). \"train\" is the transfer set the student was distilled on.\n"
+        let biases = r.seeds.compactMap(\.biasAdjust)
+        if let first = biases.first {
+            out += "\n## Omitted class \(first.classIndex)\n\n"
+            out += MarkdownTable.render(header: ["seed", "bias added", "test errors before", "after", "class \(first.classIndex) errors before", "after"],
+                                        rows: zip(r.seeds, r.seeds.map(\.biasAdjust)).compactMap { s, b in
+                guard let b else { return nil }
+                return ["\(s.seed)", String(format: "%.1f", b.chosenBias), "\(b.testErrorsBefore)", "\(b.testErrorsAfter)",
+                        "\(b.classTestErrorsBefore) of \(b.classTestCount)", "\(b.classTestErrorsAfter) of \(b.classTestCount)"]
+            })
+            out += "\n\nThe bias of the omitted class is raised by the value that maximises accuracy on held-out training examples that were not in the transfer set (Hinton et al. 2015 raised the bias of the 3s by 3.5).\n"
+        }
+        out += "\n![learning curves](learning_curves.svg)\n\n![accuracy and agreement](accuracy_agreement.svg)\n"
+        out += "\nPer-seed numbers are in `metrics.json`; every sub-run directory holds its own log, checkpoint and `metrics.json`.\n"
+        return out
+    }
+
+    static func learningCurves(_ r: ExperimentResult) -> String {
+        func series(_ name: String, _ pick: (SeedResult) -> [Double]) -> Series? {
+            let curves = r.seeds.map(pick).filter { !$0.isEmpty }
+            guard let n = curves.map(\.count).min(), n > 0 else { return nil }
+            let pts = (0..<n).map { e in (x: Double(e + 1), y: Statistics.mean(curves.map { $0[e] })) }
+            let errs = curves.count > 1 ? (0..<n).map { e in Statistics.sampleStd(curves.map { $0[e] }) } : nil
+            return Series(name: name, points: pts, errors: errs)
+        }
+        let s = [series("student alone", { $0.aloneCurve }), series("student distilled", { $0.distilledCurve })].compactMap { $0 }
+        return SVGPlot.lineChart(title: "\(r.name): test accuracy per epoch (mean over seeds)", xLabel: "epoch", yLabel: "test accuracy", series: s)
+    }
+
+    static func fidelityChart(_ r: ExperimentResult) -> String {
+        let roles: [(String, (SeedResult) -> RoleResult?)] = [("alone", { $0.studentAlone }), ("distilled", { $0.studentDistilled })]
+        let present = roles.filter { role in r.seeds.contains { role.1($0) != nil } }
+        func bars(_ f: (RoleResult) -> Double?) -> (values: [Double], errors: [Double]?) {
+            let xs = present.map { role in r.seeds.compactMap(role.1).compactMap(f).filter(\.isFinite) }
+            return (xs.map { $0.isEmpty ? .nan : Statistics.mean($0) }, r.seeds.count > 1 ? xs.map { Statistics.sampleStd($0) } : nil)
+        }
+        let acc = bars { $0.test.student.accuracy }, agr = bars { $0.test.agreement }
+        return SVGPlot.barChart(title: "\(r.name): test accuracy and teacher agreement", yLabel: "fraction",
+                                categories: present.map { "student \($0.0)" },
+                                series: [("test accuracy", acc.values, acc.errors), ("agreement with teacher (test)", agr.values, agr.errors)],
+                                yRange: 0...1)
+    }
+}

@@ -1,0 +1,92 @@
+import DistillCore
+import Foundation
+
+/// Metrics of one student (or teacher) on the transfer ("train") and test splits, with fidelity
+/// to the teacher (Stanton et al. 2021: agreement and predictive KL on both splits).
+public struct RoleResult: Codable, Equatable, Sendable {
+    public var train: FidelityReport
+    public var test: FidelityReport
+    /// Test errors (count) of this model.
+    public var testErrors: Int
+    public var seconds: Double
+}
+
+/// Hinton's omitted-class bias correction, as measured.
+public struct BiasAdjustResult: Codable, Equatable, Sendable {
+    public var classIndex: Int
+    public var chosenBias: Float
+    public var validationAccuracy: Double
+    public var testErrorsBefore: Int
+    public var testErrorsAfter: Int
+    public var classTestErrorsBefore: Int
+    public var classTestErrorsAfter: Int
+    public var classTestCount: Int
+}
+
+/// Everything measured for one seed.
+public struct SeedResult: Codable, Equatable, Sendable {
+    public var seed: UInt64
+    public var teacher: RoleResult?
+    public var studentAlone: RoleResult?
+    public var studentDistilled: RoleResult
+    public var biasAdjust: BiasAdjustResult?
+    /// Per-epoch test accuracy of the distilled and lone students (learning curves).
+    public var distilledCurve: [Double]
+    public var aloneCurve: [Double]
+}
+
+/// Mean and sample standard deviation of a metric over seeds.
+public struct MeanStd: Codable, Equatable, Sendable {
+    public var mean: Double
+    public var std: Double
+    public var n: Int
+
+    public init(_ xs: [Double]) {
+        n = xs.count
+        mean = xs.isEmpty ? .nan : xs.reduce(0, +) / Double(xs.count)
+        if xs.count > 1 {
+            let m = mean
+            std = (xs.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(xs.count - 1)).squareRoot()
+        } else {
+            std = 0
+        }
+    }
+}
+
+/// The whole experiment: per-seed results and their aggregates.
+public struct ExperimentResult: Codable, Equatable, Sendable {
+    public var name: String
+    public var seeds: [SeedResult]
+    public var summary: [String: MeanStd]
+    public var seconds: Double
+
+    /// Aggregates every numeric metric over seeds under keys like `student_distilled.test.accuracy`.
+    public static func summarize(_ seeds: [SeedResult]) -> [String: MeanStd] {
+        var values: [String: [Double]] = [:]
+        func add(_ key: String, _ v: Double?) { if let v, v.isFinite { values[key, default: []].append(v) } }
+        func role(_ name: String, _ r: RoleResult?) {
+            guard let r else { return }
+            for (split, f) in [("train", r.train), ("test", r.test)] {
+                add("\(name).\(split).accuracy", f.student.accuracy)
+                add("\(name).\(split).nll", f.student.negativeLogLikelihood)
+                add("\(name).\(split).ece", f.student.expectedCalibrationError)
+                add("\(name).\(split).agreement", f.agreement)
+                add("\(name).\(split).kl", f.predictiveKL)
+            }
+            add("\(name).test.errors", Double(r.testErrors))
+        }
+        for s in seeds {
+            role("teacher", s.teacher)
+            role("student_alone", s.studentAlone)
+            role("student_distilled", s.studentDistilled)
+            if let b = s.biasAdjust {
+                add("bias_adjust.bias", Double(b.chosenBias))
+                add("bias_adjust.test_errors_before", Double(b.testErrorsBefore))
+                add("bias_adjust.test_errors_after", Double(b.testErrorsAfter))
+                add("bias_adjust.class_errors_before", Double(b.classTestErrorsBefore))
+                add("bias_adjust.class_errors_after", Double(b.classTestErrorsAfter))
+            }
+        }
+        return values.mapValues(MeanStd.init)
+    }
+}

@@ -1,0 +1,238 @@
+import DistillCore
+import DistillData
+import DistillNN
+import Foundation
+
+/// Runs an experiment file end to end and writes its run directory:
+///
+///     DIR/config.json            the resolved configuration
+///     DIR/teachers/member-K/     teacher runs (or DIR/seed-S/teacher-K/ when not shared)
+///     DIR/seed-S/student-alone/  the student trained with cross-entropy alone
+///     DIR/seed-S/student-distilled/
+///     DIR/metrics.json           per-seed results and mean ± std over seeds
+///     DIR/report.md, DIR/*.svg   the report and its plots
+///
+/// Every sub-run is a `Trainer` run directory: a finished one (with `metrics.json`) is reused,
+/// an interrupted one resumes from its checkpoint, so a killed experiment redoes nothing it
+/// finished.
+public final class ExperimentRunner {
+    public let config: ExperimentConfig
+    public let directory: URL
+    public var showProgress = true
+    /// Called with one line for each stage of the experiment.
+    public var say: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+
+    public init(config: ExperimentConfig, directory: URL) {
+        self.config = config
+        self.directory = directory
+    }
+
+    struct Splits {
+        var teacherTrain: Dataset
+        var transfer: Dataset
+        var validation: Dataset?
+        var test: Dataset
+        /// Labelled data a student alone trains on.
+        var baselineTrain: Dataset
+    }
+
+    func splits() throws -> Splits {
+        let spec = try DataSpec(config.data)
+        let train = try spec.load(.train), test = try spec.load(.test)
+        var s = Splits(teacherTrain: train, transfer: train, validation: nil, test: test, baselineTrain: train)
+        switch config.transfer {
+        case .train: break
+        case .subset(let n):
+            guard n <= train.count else { throw TrainingError.badValue(field: "transfer.count", value: "\(n)", expected: "at most \(train.count) examples") }
+            s.transfer = train.first(n); s.baselineTrain = s.transfer
+        case .dropClasses(let cls):
+            let held = config.biasAdjust?.heldOut ?? 0
+            guard held < train.count / 2 else { throw TrainingError.badValue(field: "bias_adjust.held_out", value: "\(held)", expected: "less than half the training set") }
+            let kept = train.subset(Array(0..<(train.count - held)))
+            s.transfer = kept.dropping(classes: cls)
+            s.baselineTrain = s.transfer
+            if held > 0 { s.validation = train.subset(Array((train.count - held)..<train.count)) }
+        case .unlabelled(let n):
+            guard n < train.count else { throw TrainingError.badValue(field: "transfer.count", value: "\(n)", expected: "fewer than \(train.count) examples") }
+            s.teacherTrain = train.first(train.count - n)
+            s.transfer = train.subset(Array((train.count - n)..<train.count)).unlabelled
+            s.baselineTrain = s.teacherTrain
+        }
+        return s
+    }
+
+    /// Trains `model` in `dir`, or reuses the finished run there.
+    func trainOrReuse(_ cfg: TrainingConfig, model: Module, train: Dataset, test: Dataset, dir: URL,
+                      session: DistillationSession? = nil) throws -> [EpochRecord] {
+        let metrics = dir.appendingPathComponent("metrics.json")
+        if FileManager.default.fileExists(atPath: metrics.path) {
+            let dec = JSONDecoder()
+            dec.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            let s = try dec.decode(TrainingSummary.self, from: Data(contentsOf: metrics))
+            try model.load(from: dir.appendingPathComponent("model.safetensors").path)
+            say("  reusing the finished run in \(dir.path)")
+            return s.history
+        }
+        let trainer = try Trainer(config: cfg, model: model, adapters: session?.adapters ?? [], train: train, test: test, runDirectory: dir,
+                                  lossFunction: session.map { s in { try s.loss($0) } })
+        trainer.showProgress = showProgress
+        if let session, !session.preTrainingStages().isEmpty {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let loader = try DataLoader(dataset: train, batchSize: cfg.batchSize, shuffle: true, seed: cfg.seed)
+            try session.runStages(loader: loader, learningRate: cfg.learningRate, directory: dir,
+                                  log: try JSONLLog(url: dir.appendingPathComponent("stages.jsonl")), showProgress: showProgress)
+        }
+        let history = try trainer.run(resume: true)
+        try TrainingSummary.write(history: history, config: cfg, model: model, to: dir, testCount: test.count)
+        return history
+    }
+
+    func teacherMembers(seed: UInt64, splits: Splits) throws -> [Module] {
+        let t = config.teacher
+        let input = DataSpec.modelInput(for: splits.teacherTrain)
+        return try (0..<t.ensemble).map { m in
+            let memberSeed = t.shared ? UInt64(m) : seed &* 1000 &+ UInt64(m)
+            let model = try ModelZoo.make(t.model, input: input, seed: memberSeed)
+            if m < t.checkpoints.count {
+                do { try model.load(from: t.checkpoints[m]) } catch {
+                    throw TrainingError.checkpointMismatch(path: t.checkpoints[m], detail: "is not a checkpoint of the teacher \(t.model): \(error)")
+                }
+                return model
+            }
+            var cfg = t.train
+            cfg.seed = memberSeed
+            let dir = t.shared ? directory.appendingPathComponent("teachers/member-\(m)") : directory.appendingPathComponent("seed-\(seed)/teacher-\(m)")
+            say("teacher member \(m + 1)/\(t.ensemble): \(t.model), seed \(memberSeed)")
+            _ = try trainOrReuse(cfg, model: model, train: splits.teacherTrain, test: splits.test, dir: dir)
+            return model
+        }
+    }
+
+    /// Logits of a teacher over a whole data set (in order).
+    static func logits(of teacher: Teacher, on d: Dataset) throws -> Tensor {
+        let loader = try DataLoader(dataset: d, batchSize: 500, shuffle: false)
+        var parts: [Tensor] = []
+        for b in loader.batches(epoch: 0) { parts.append(try teacher.logits(images: b.images, rows: b.indices)) }
+        return parts.count == 1 ? parts[0] : Tensor.concatenated(parts, alongAxis: 0)
+    }
+
+    static func report(_ logits: Tensor, teacher: Tensor?, labels: IntTensor, split: String) -> FidelityReport {
+        var acc = FidelityAccumulator()
+        acc.add(studentLogits: logits, teacherLogits: teacher, labels: labels)
+        return acc.report(split: split)
+    }
+
+    func role(_ model: Module, teacherTrain: Tensor?, teacherTest: Tensor?, splits: Splits, history: [EpochRecord]) throws -> RoleResult {
+        let tr = try Evaluation.logits(of: model, on: splits.transfer)
+        let te = try Evaluation.logits(of: model, on: splits.test)
+        let test = ExperimentRunner.report(te, teacher: teacherTest, labels: splits.test.labels, split: "test")
+        return RoleResult(train: ExperimentRunner.report(tr, teacher: teacherTrain, labels: splits.transfer.labels, split: "train"),
+                          test: test, testErrors: errors(te, splits.test.labels), seconds: history.last?.seconds ?? 0)
+    }
+
+    func errors(_ logits: Tensor, _ labels: IntTensor) -> Int {
+        zip(logits.argmax(alongAxis: 1).scalars, labels.scalars).filter { $0 != $1 && $1 >= 0 }.count
+    }
+
+    /// Runs every seed and writes metrics.json, report.md and the plots.
+    @discardableResult
+    public func run() throws -> ExperimentResult {
+        let start = ProgressBar.now()
+        if let t = config.threads { Threads.set(t) }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try Data(ExperimentReport.resolvedConfig(config).utf8).write(to: directory.appendingPathComponent("config.yaml"), options: .atomic)
+        let splits = try splits()
+        say("\(config.name): \(config.data), transfer set \(config.transfer) (\(splits.transfer.count) examples), seeds \(config.seeds)")
+        var results: [SeedResult] = []
+        var sharedMembers: [Module]? = nil
+        for (k, seed) in config.seeds.enumerated() {
+            say("[seed \(seed), \(k + 1)/\(config.seeds.count)]")
+            // the teacher
+            let teacher: Teacher
+            var members: [Module] = []
+            if let path = config.teacher.logits {
+                teacher = try PrecomputedTeacher.load(npy: path, expectedRows: splits.transfer.count)
+            } else {
+                members = try config.teacher.shared ? (sharedMembers ?? teacherMembers(seed: seed, splits: splits)) : teacherMembers(seed: seed, splits: splits)
+                if config.teacher.shared { sharedMembers = members }
+                teacher = members.count == 1 ? ModelTeacher(members[0], classCount: splits.test.classCount)
+                                             : EnsembleTeacher(members, combine: config.teacher.combine, classCount: splits.test.classCount)
+            }
+            let teacherTrain = try ExperimentRunner.logits(of: teacher, on: splits.transfer)
+            let teacherTest: Tensor? = try config.teacher.logits == nil ? ExperimentRunner.logits(of: teacher, on: splits.test)
+                : config.teacher.testLogits.map { try PrecomputedTeacher.load(npy: $0, expectedRows: splits.test.count).table }
+            var teacherRole: RoleResult? = nil
+            if let tt = teacherTest {
+                teacherRole = RoleResult(train: ExperimentRunner.report(teacherTrain, teacher: nil, labels: splits.transfer.labels, split: "train"),
+                                         test: ExperimentRunner.report(tt, teacher: nil, labels: splits.test.labels, split: "test"),
+                                         testErrors: errors(tt, splits.test.labels), seconds: 0)
+            }
+            let input = DataSpec.modelInput(for: splits.transfer)
+            var scfg = config.student.train
+            scfg.seed = seed
+            // the student alone
+            var alone: RoleResult? = nil, aloneHistory: [EpochRecord] = []
+            if config.student.baseline {
+                say("student alone: \(config.student.model)")
+                let m = try ModelZoo.make(config.student.model, input: input, seed: seed)
+                aloneHistory = try trainOrReuse(scfg, model: m, train: splits.baselineTrain, test: splits.test,
+                                                dir: directory.appendingPathComponent("seed-\(seed)/student-alone"))
+                alone = try role(m, teacherTrain: teacherTrain, teacherTest: teacherTest, splits: splits, history: aloneHistory)
+            }
+            // the distilled student: teacher outputs are cached when the transfer set is not augmented
+            say("student distilled (\(config.methods.map(\.name).joined(separator: " + "))): \(config.student.model)")
+            let student = try ModelZoo.make(config.student.model, input: input, seed: seed)
+            let probe = splits.transfer.images.slice(axis: 0, start: 0, length: min(8, splits.transfer.count))
+            var session = try DistillationSession(student: student, teacher: teacher, methods: config.methods, probe: probe)
+            if scfg.augmentation.isEmpty && session.losses.allSatisfy({ $0.teacherTaps.isEmpty }) && !(teacher is PrecomputedTeacher) {
+                let cached = try PrecomputedTeacher(table: teacherTrain, source: "teacher outputs cached on the transfer set")
+                session = try DistillationSession(student: student, teacher: cached, methods: config.methods, probe: probe)
+            }
+            let history = try trainOrReuse(scfg, model: student, train: splits.transfer, test: splits.test,
+                                           dir: directory.appendingPathComponent("seed-\(seed)/student-distilled"), session: session)
+            let distilled = try role(student, teacherTrain: teacherTrain, teacherTest: teacherTest, splits: splits, history: history)
+            var bias: BiasAdjustResult? = nil
+            if let b = config.biasAdjust, let v = splits.validation {
+                bias = try adjustBias(student, spec: b, validation: v, test: splits.test)
+            }
+            results.append(SeedResult(seed: seed, teacher: teacherRole, studentAlone: alone, studentDistilled: distilled, biasAdjust: bias,
+                                      distilledCurve: history.map(\.testAccuracy), aloneCurve: aloneHistory.map(\.testAccuracy)))
+            _ = members
+        }
+        let result = ExperimentResult(name: config.name, seeds: results, summary: ExperimentResult.summarize(results),
+                                      seconds: ProgressBar.now() - start)
+        try ExperimentReport.write(result, config: config, to: directory)
+        return result
+    }
+
+    /// Raises the output bias of the omitted class by the candidate that maximises held-out accuracy.
+    func adjustBias(_ student: Module, spec: BiasAdjustSpec, validation: Dataset, test: Dataset) throws -> BiasAdjustResult {
+        let classes = test.classCount
+        guard let (path, bias) = student.namedParameters().last(where: { $0.path.hasSuffix("bias") && $0.parameter.shape == [classes] }) else {
+            throw TrainingError.badValue(field: "bias_adjust", value: config.student.model, expected: "a student whose last layer has a bias of \(classes) classes")
+        }
+        _ = path
+        let vLogits = try Evaluation.logits(of: student, on: validation)
+        let tLogits = try Evaluation.logits(of: student, on: test)
+        func shifted(_ l: Tensor, _ b: Float) -> Tensor {
+            var offset = [Float](repeating: 0, count: classes); offset[spec.classIndex] = b
+            return l + Tensor(offset)
+        }
+        var best = (bias: Float(0), accuracy: -1.0)
+        for c in spec.candidates {
+            let a = Metrics.accuracy(logits: shifted(vLogits, c), labels: validation.labels)
+            if a > best.accuracy { best = (c, a) }
+        }
+        let before = errors(tLogits, test.labels), after = errors(shifted(tLogits, best.bias), test.labels)
+        let classRows = test.labels.scalars.enumerated().filter { $0.element == spec.classIndex }.map(\.offset)
+        let classSet = test.subset(classRows)
+        let cBefore = errors(try Evaluation.logits(of: student, on: classSet), classSet.labels)
+        let cAfter = errors(shifted(try Evaluation.logits(of: student, on: classSet), best.bias), classSet.labels)
+        var b = bias.value
+        b.withUnsafeMutableBufferPointer { $0[spec.classIndex] += best.bias }
+        bias.value = b
+        return BiasAdjustResult(classIndex: spec.classIndex, chosenBias: best.bias, validationAccuracy: best.accuracy,
+                                testErrorsBefore: before, testErrorsAfter: after, classTestErrorsBefore: cBefore,
+                                classTestErrorsAfter: cAfter, classTestCount: classRows.count)
+    }
+}
