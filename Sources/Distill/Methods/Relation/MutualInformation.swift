@@ -46,7 +46,7 @@ public final class MutualInformationLoss: DistillationLoss {
     public let initialVariance: Float, eps: Float
     public private(set) var adapters: Module?
     private var generator: SeededGenerator
-    private var plans: [[PairPlan?]] = []        // [teacher i][student j]
+    private(set) var plans: [[PairPlan?]] = []        // [teacher i][student j]
     private var lambdaLogits: Parameter?
 
     /// How one pair's features are brought to a common form before the regressor.
