@@ -13,8 +13,8 @@ import DistillNN
 /// with huber = PyTorch's smooth-L1 (β = 1) and means over all b² / b³ entries, diagonals
 /// included (they are 0 on both sides), exactly as RepDistiller's `distiller_zoo.RKDLoss`
 /// (pairwise distances from ‖a‖² + ‖b‖² − 2a·b clamped at 1e-12 before the square root, the
-/// diagonal set to 0). The weights default to RepDistiller's w_D = 25, w_A = 50 (its CIFAR-100
-/// setting); the paper's own experiments use the same 1 : 2 ratio at λ_D = 1, λ_A = 2.
+/// diagonal set to 0). The weights default to RepDistiller's `RKDLoss(w_d: 25, w_a: 50)` (its
+/// CIFAR-100 benchmark setting); the paper sets λ_D and λ_A per task, so we follow RepDistiller.
 /// Teacher relations are constants. A batch of one example has no relations: the loss is 0.
 /// Shapes: student [b, ...], teacher [b, ...]. Options: `student`, `teacher` (one tap each,
 /// required), `distance` (25), `angle` (50).
