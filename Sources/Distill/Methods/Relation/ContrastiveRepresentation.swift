@@ -19,7 +19,9 @@ import DistillNN
 /// After the scores are computed the banks move towards the batch (no gradient):
 /// M[yᵢ] ← ℓ₂(m·M[yᵢ] + (1 − m)·vᵢ), momentum m = 0.5; with repeated rows the last write wins.
 /// Scores are taken as one product of the anchors with the whole bank ([b, N]) and then
-/// gathered, rather than RepDistiller's gather of b·(K+1) bank rows, which costs b·(K+1)·d floats.
+/// gathered, rather than RepDistiller's gather of b·(K+1) bank rows, which costs b·(K+1)·d floats:
+/// at N = 50000, K = 16384, b = 64, d = 128 one bank's scores forward + backward took 56 ms against
+/// 2290 ms for the gathered rows (release build, `RelationCRDBenchmark`).
 /// Negatives are drawn uniformly from 0 ..< N with replacement by a seeded generator, never the
 /// anchor's own row (ContrastMemory's uniform draw may repeat it; RepDistiller's CIFAR loader
 /// draws from other classes instead, which needs labels this loss does not see).

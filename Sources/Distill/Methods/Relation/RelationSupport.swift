@@ -87,7 +87,7 @@ enum RelationSupport {
     /// A zero that stays on the tape of `x` (the loss of a batch with no relations).
     static func zero(onTapeOf x: Tensor) -> Tensor { x.sum() * 0 }
 
-    /// Copy of `x` reshaped for broadcasting a per-channel vector against features of `rank`.
+    /// A per-channel vector [C] viewed as [1, C, 1, 1] (rank 4) or [1, C], to broadcast against features.
     static func channelView(_ v: Tensor, rank: Int) -> Tensor {
         rank == 4 ? v.reshaped([1, v.count, 1, 1]) : v.reshaped([1, v.count])
     }
