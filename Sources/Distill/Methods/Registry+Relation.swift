@@ -2,6 +2,47 @@ import DistillCore
 import DistillNN
 
 extension MethodRegistry {
-    /// relation-based methods.
-    public static var relation: [MethodEntry] { [] }
+    /// Relation-based methods: each relates examples (or layers) to one another rather than
+    /// matching outputs one by one. All take `student` / `teacher` tap options (required).
+    public static var relation: [MethodEntry] {
+        [
+            MethodEntry(name: "sp", summary: "similarity-preserving KD: batch Gram matrices (Tung & Mori, ICCV 2019)") { o in
+                try SimilarityPreservingLoss(studentTaps: try RelationSupport.taps(o, "student"), teacherTaps: try RelationSupport.taps(o, "teacher"))
+            },
+            MethodEntry(name: "rkd", summary: "relational KD: distance and angle relations, smooth-L1 (Park et al., CVPR 2019)") { o in
+                let (s, t) = try RelationSupport.singleTaps(o)
+                return RelationalKDLoss(studentTap: s, teacherTap: t, distanceWeight: try o.float("distance", default: 25),
+                                        angleWeight: try o.float("angle", default: 50))
+            },
+            MethodEntry(name: "cc", summary: "correlation congruence: kernel correlations of embeddings (Peng et al., ICCV 2019)") { o in
+                let (s, t) = try RelationSupport.singleTaps(o)
+                let k = o.string("kernel", default: "gaussian")
+                guard let kernel = CorrelationCongruenceLoss.Kernel(rawValue: k) else {
+                    throw DistillationError.badOption(method: o.method, option: "kernel", detail: "expects one of \(CorrelationCongruenceLoss.Kernel.allCases.map(\.rawValue).joined(separator: ", ")), got '\(k)'")
+                }
+                let dim = try o.int("feat_dim", default: 128), order = try o.int("order", default: 2)
+                guard dim >= 1 else { throw DistillationError.badOption(method: o.method, option: "feat_dim", detail: "must be ≥ 1, got \(dim)") }
+                guard order >= 0 else { throw DistillationError.badOption(method: o.method, option: "order", detail: "must be ≥ 0, got \(order)") }
+                return CorrelationCongruenceLoss(studentTap: s, teacherTap: t, kernel: kernel, featureDim: dim,
+                                                 gamma: try o.float("gamma", default: 0.4), order: order, seed: UInt64(max(try o.int("seed", default: 0), 0)))
+            },
+            MethodEntry(name: "crd", summary: "contrastive representation distillation with memory banks (Tian et al., ICLR 2020)") { o in
+                let (s, t) = try RelationSupport.singleTaps(o)
+                let n = try o.int("dataset_size", default: -1)
+                return try ContrastiveRepresentationLoss(
+                    studentTap: s, teacherTap: t, featureDim: try o.int("feat_dim", default: 128), negatives: try o.int("nce_k", default: 16384),
+                    temperature: try o.float("nce_t", default: 0.07), momentum: try o.float("nce_m", default: 0.5),
+                    datasetSize: o.values["dataset_size"] == nil ? nil : n, seed: UInt64(max(try o.int("seed", default: 0), 0)))
+            },
+            MethodEntry(name: "mi", summary: "all-pairs variational mutual-information distillation, λ-weighted (after VID, Ahn et al., CVPR 2019)") { o in
+                let mode = o.string("lambda", default: "all")
+                guard let m = MutualInformationLoss.LambdaMode(rawValue: mode) else {
+                    throw DistillationError.badOption(method: o.method, option: "lambda", detail: "expects one of \(MutualInformationLoss.LambdaMode.allCases.map(\.rawValue).joined(separator: ", ")), got '\(mode)'")
+                }
+                return try MutualInformationLoss(studentTaps: try RelationSupport.taps(o, "student"), teacherTaps: try RelationSupport.taps(o, "teacher"),
+                                                 lambda: m, initialVariance: try o.float("variance", default: 5), eps: try o.float("eps", default: 1e-5),
+                                                 seed: UInt64(max(try o.int("seed", default: 0), 0)))
+            },
+        ]
+    }
 }
