@@ -5,7 +5,7 @@ struct Distill: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "distill",
         abstract: "Knowledge distillation in Swift: train teachers, distil students, measure fidelity.",
-        subcommands: [Train.self, Evaluate.self, Models.self])
+        subcommands: [Train.self, Evaluate.self, Models.self, Run.self, DistillOnce.self, Compare.self])
 }
 
 Distill.main()

@@ -18,8 +18,10 @@ public final class DistillationSession {
     private let studentSlots: [[Int]]
     private let teacherSlots: [[Int]]
 
-    /// - Parameter probe: a few transfer images used to learn feature shapes (no training happens).
-    public init(student: Module, teacher: Teacher, methods: [MethodSpec], probe: Tensor) throws {
+    /// - Parameters:
+    ///   - probe: a few transfer images used to learn feature shapes (no training happens).
+    ///   - datasetSize: examples in the transfer set (memory banks of CRD are sized by it).
+    public init(student: Module, teacher: Teacher, methods: [MethodSpec], probe: Tensor, datasetSize: Int? = nil) throws {
         guard !methods.isEmpty else { throw DistillationError.invalidObjective("it names no method") }
         self.student = student
         self.teacher = teacher
@@ -65,12 +67,33 @@ public final class DistillationSession {
         }
         for (k, loss) in losses.enumerated() {
             try loss.prepare(studentShapes: sSlots[k].map { sFeat[$0].shape }, teacherShapes: tSlots[k].map { tFeat[$0].shape })
+            if let n = datasetSize, let sized = loss as? DatasetSizedDistillationLoss { try sized.setDatasetSize(n) }
         }
         studentCapture?.clear(); teacherCapture?.clear()
     }
 
     /// Trainable student-side modules of all terms (trained with the student, not exported).
     public var adapters: [Module] { objective.adapters }
+
+    /// Non-parameter state of the terms (memory banks), saved with checkpoints as `termK.NAME`.
+    public var state: [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        for (k, l) in losses.enumerated() {
+            for (name, v) in (l as? StatefulDistillationLoss)?.lossState ?? [:] { out["term\(k).\(name)"] = v }
+        }
+        return out
+    }
+
+    /// Restores what `state` returned.
+    public func loadState(_ saved: [String: Tensor]) throws {
+        for (k, l) in losses.enumerated() {
+            guard let stateful = l as? StatefulDistillationLoss else { continue }
+            let prefix = "term\(k)."
+            var mine: [String: Tensor] = [:]
+            for (key, v) in saved where key.hasPrefix(prefix) { mine[String(key.dropFirst(prefix.count))] = v }
+            if !mine.isEmpty { try stateful.loadLossState(mine) }
+        }
+    }
 
     /// Runs teacher and student on a batch and returns the per-term distillation batches' builder.
     func run(_ batch: Batch, needsStudent: Bool = true, needsTeacher: Bool = true) throws -> (student: Tensor, teacher: Tensor, sf: [Tensor], tf: [Tensor]) {

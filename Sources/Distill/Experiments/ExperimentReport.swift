@@ -6,11 +6,11 @@ public enum ExperimentReport {
     /// The configuration as it was resolved (defaults and overrides applied), in YAML.
     public static func resolvedConfig(_ c: ExperimentConfig) -> String {
         func train(_ t: TrainingConfig, indent: String) -> String {
-            ["epochs: \(t.epochs)", "batch_size: \(t.batchSize)", "optimizer: \(t.optimizer)", "learning_rate: \(t.learningRate)",
+            let keys = ["epochs: \(t.epochs)", "batch_size: \(t.batchSize)", "optimizer: \(t.optimizer)", "learning_rate: \(t.learningRate)",
              "momentum: \(t.momentum)", "nesterov: \(t.nesterov)", "weight_decay: \(t.weightDecay)", "schedule: \(quote(t.schedule))",
              "warmup_epochs: \(t.warmupEpochs)", "augmentation: \(quote(t.augmentation))", "checkpoint_every: \(t.checkpointEvery)"]
-                + (t.subset.map { ["subset: \($0)"] } ?? [])
-                .map { indent + $0 }.joined(separator: "\n")
+            let all = keys + (t.subset.map { ["subset: \($0)"] } ?? [])
+            return all.map { indent + $0 }.joined(separator: "\n")
         }
         var lines = ["name: \(quote(c.name))", "data: \(quote(c.data))", "seeds: [\(c.seeds.map(String.init).joined(separator: ", "))]"]
         if let t = c.threads { lines.append("threads: \(t)") }

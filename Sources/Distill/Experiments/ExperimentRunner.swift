@@ -76,6 +76,7 @@ public final class ExperimentRunner {
         let trainer = try Trainer(config: cfg, model: model, adapters: session?.adapters ?? [], train: train, test: test, runDirectory: dir,
                                   lossFunction: session.map { s in { try s.loss($0) } })
         trainer.showProgress = showProgress
+        if let session { trainer.extraState = (save: { session.state }, load: { try session.loadState($0) }) }
         if let session, !session.preTrainingStages().isEmpty {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             let loader = try DataLoader(dataset: train, batchSize: cfg.batchSize, shuffle: true, seed: cfg.seed)
@@ -183,10 +184,12 @@ public final class ExperimentRunner {
             say("student distilled (\(config.methods.map(\.name).joined(separator: " + "))): \(config.student.model)")
             let student = try ModelZoo.make(config.student.model, input: input, seed: seed)
             let probe = splits.transfer.images.slice(axis: 0, start: 0, length: min(8, splits.transfer.count))
-            var session = try DistillationSession(student: student, teacher: teacher, methods: config.methods, probe: probe)
+            var session = try DistillationSession(student: student, teacher: teacher, methods: config.methods, probe: probe,
+                                                  datasetSize: splits.transfer.count)
             if scfg.augmentation.isEmpty && session.losses.allSatisfy({ $0.teacherTaps.isEmpty }) && !(teacher is PrecomputedTeacher) {
                 let cached = try PrecomputedTeacher(table: teacherTrain, source: "teacher outputs cached on the transfer set")
-                session = try DistillationSession(student: student, teacher: cached, methods: config.methods, probe: probe)
+                session = try DistillationSession(student: student, teacher: cached, methods: config.methods, probe: probe,
+                                                  datasetSize: splits.transfer.count)
             }
             let history = try trainOrReuse(scfg, model: student, train: splits.transfer, test: splits.test,
                                            dir: directory.appendingPathComponent("seed-\(seed)/student-distilled"), session: session)

@@ -1,0 +1,69 @@
+import ArgumentParser
+import DistillCore
+import DistillNN
+import Distill
+import Foundation
+
+struct DistillOnce: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "distill",
+        abstract: "Distil a student from teacher checkpoint(s) without an experiment file.")
+
+    @Option(help: "Teacher checkpoint (model.safetensors); repeat for an ensemble.") var teacher: [String] = []
+    @Option(name: .customLong("teacher-model"), help: "Teacher model spec (default: recorded in the checkpoint).") var teacherModel: String?
+    @Option(name: .customLong("teacher-logits"), help: "Precomputed teacher logits [N, classes] (.npy) on the training set, instead of checkpoints.") var teacherLogits: String?
+    @Option(help: "ensemble target: probabilities or logits.") var combine = "probabilities"
+    @Option(help: "Student model spec.") var student = "mlp:800x800"
+    @Option(help: "Method spec, e.g. hinton:temperature=4,alpha=0.9 or kd*0.9:temperature=4 (repeat to sum terms).") var method: [String] = ["hinton"]
+    @Option var data = "fashion-mnist"
+    @Option var epochs = 10
+    @Option(name: .customLong("batch-size")) var batchSize = 128
+    @Option var optimizer = "sgd"
+    @Option(name: .customLong("lr")) var learningRate: Float = 0.05
+    @Option(name: .customLong("weight-decay")) var weightDecay: Float = 5e-4
+    @Option var schedule = "cosine"
+    @Option(name: .customLong("augment")) var augmentation = ""
+    @Option var seed: UInt64 = 0
+    @Flag(help: "Also train the student alone for comparison.") var baseline = false
+    @Option(name: .customLong("out")) var out = "runs/distill"
+    @Flag var quiet = false
+
+    func run() throws {
+        try reportingErrors {
+            var c = ExperimentConfig()
+            c.name = "distill"
+            c.data = data
+            c.seeds = [seed]
+            if let l = teacherLogits {
+                c.teacher.logits = l
+            } else {
+                guard !teacher.isEmpty else { throw TrainingError.badValue(field: "teacher", value: "", expected: "at least one --teacher checkpoint or --teacher-logits") }
+                c.teacher.checkpoints = teacher
+                c.teacher.ensemble = teacher.count
+                let spec = try teacherModel ?? {
+                    guard let m = try SafeTensors.read(from: teacher[0]).metadata["model"] else {
+                        throw TrainingError.checkpointMismatch(path: teacher[0], detail: "records no model spec; pass --teacher-model")
+                    }
+                    return m
+                }()
+                c.teacher.model = spec
+            }
+            guard let comb = EnsembleTeacher.Combine(rawValue: combine) else {
+                throw TrainingError.badValue(field: "combine", value: combine, expected: "probabilities or logits")
+            }
+            c.teacher.combine = comb
+            c.student.model = student
+            c.student.baseline = baseline
+            var t = TrainingConfig()
+            t.model = student; t.data = data; t.epochs = epochs; t.batchSize = batchSize; t.optimizer = optimizer
+            t.learningRate = learningRate; t.weightDecay = weightDecay; t.schedule = schedule; t.augmentation = augmentation
+            try t.validate()
+            c.student.train = t
+            c.methods = try method.map { try MethodSpec(parsing: $0) }
+            for m in c.methods { _ = try MethodRegistry.make(m.name, options: m.options) }
+            let runner = ExperimentRunner(config: c, directory: URL(fileURLWithPath: out))
+            runner.showProgress = !quiet
+            let r = try runner.run()
+            print(ExperimentReport.markdown(r, config: c))
+        }
+    }
+}

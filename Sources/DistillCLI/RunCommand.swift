@@ -1,0 +1,27 @@
+import ArgumentParser
+import DistillCore
+import Distill
+import Foundation
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a declarative experiment file (YAML): teachers, students, methods, seeds; writes a report.",
+        discussion: "Any key can be overridden: --set student.train.epochs=5 --set seeds=[0,1,2]. A run directory that already holds finished sub-runs reuses them and resumes interrupted ones.")
+
+    @Argument(help: "The experiment file.") var file: String
+    @Option(name: .customLong("set"), help: "Override a key, e.g. teacher.train.epochs=3 (repeatable).") var overrides: [String] = []
+    @Option(name: .customLong("out"), help: "Run directory (default: runs/NAME).") var out: String?
+    @Flag(help: "No progress bars.") var quiet = false
+
+    func run() throws {
+        try reportingErrors {
+            let config = try ExperimentConfig.load(path: file, overrides: overrides)
+            let dir = URL(fileURLWithPath: out ?? "runs/\(config.name)")
+            let runner = ExperimentRunner(config: config, directory: dir)
+            runner.showProgress = !quiet
+            let result = try runner.run()
+            print(ExperimentReport.markdown(result, config: config))
+            print("written to \(dir.path)/report.md")
+        }
+    }
+}
