@@ -89,8 +89,19 @@ final class ReportTests: XCTestCase {
 
     /// Writes the example charts to $DISTILL_PLOT_DIR when it is set (for looking at them).
     func testRenderExamples() throws {
-        let charts = ["learning_curves": Self.learningCurves(), "temperature_sweep": Self.temperatureSweep(),
-                      "bars": Self.bars(), "landscape": Self.landscape()]
+        let charts = [
+            "learning_curves": Self.learningCurves(), "temperature_sweep": Self.temperatureSweep(),
+            "bars": Self.bars(), "landscape": Self.landscape(),
+            "empty_line": SVGPlot.lineChart(title: "", xLabel: "x", yLabel: "y", series: []),
+            "single_point": SVGPlot.lineChart(title: "One point", xLabel: "x", yLabel: "y",
+                                              series: [Series(name: "s", points: [(3, 0.5)], errors: [0.1])], logX: true),
+            "negative_bars": SVGPlot.barChart(title: "Gain over cross-entropy with a rather long title that will not fit at all in the width",
+                                              yLabel: "Δ accuracy (points)",
+                                              categories: (0..<8).map { "a rather long category name \($0)" },
+                                              series: [(name: "", values: (0..<8).map { Double($0) - 3.5 }, errors: nil)]),
+            "nan_heatmap": SVGPlot.heatMap(title: "Missing cells", xLabel: "a", yLabel: "b", x: [0, 1, 2], y: [10, 20],
+                                           z: [[1, .nan, 3], [4, 5]], contours: [2.5], markers: [(label: "far away", x: 100, y: 15)]),
+        ]
         for (_, svg) in charts { check(svg) }
         guard let dir = ProcessInfo.processInfo.environment["DISTILL_PLOT_DIR"] else { return }
         for (name, svg) in charts { try svg.write(toFile: dir + "/" + name + ".svg", atomically: true, encoding: .utf8) }

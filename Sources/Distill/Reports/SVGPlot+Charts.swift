@@ -35,7 +35,10 @@ extension SVGPlot {
         if let r = yRange, r.lowerBound.isFinite, r.upperBound.isFinite, r.upperBound > r.lowerBound {
             yTicks = linearTicks(r.lowerBound, r.upperBound, target: yTarget, expand: false)
         } else {
-            yTicks = linearTicks(ys.min() ?? 0, ys.max() ?? 1, target: yTarget, expand: true)
+            // 2% headroom so that extreme points and error bars do not sit on the frame.
+            let (lo, hi) = (ys.min() ?? 0, ys.max() ?? 1)
+            let pad = ys.isEmpty ? 0 : (hi - lo) * 0.02
+            yTicks = linearTicks(lo - pad, hi + pad, target: yTarget, expand: true)
         }
         let names = series.map(\.name)
         let showLegend = names.contains { !$0.isEmpty }
@@ -55,7 +58,9 @@ extension SVGPlot {
         } while true
         right = max(right, textWidth(xTicks.labels.last ?? "", size: tickFont) / 2 + 6)
         let r = PlotRect(x0: left, y0: top, x1: Double(W) - right, y1: Double(H) - bottom)
-        let sx = Scale(xTicks, r.x0, r.x1), sy = Scale(yTicks, r.y1, r.y0)
+        // Inset the x data range a little so that end points and their error bars clear the axes.
+        let inset = min(12, (r.x1 - r.x0) * 0.03)
+        let sx = Scale(xTicks, r.x0 + inset, r.x1 - inset), sy = Scale(yTicks, r.y1, r.y0)
 
         drawTitle(&c, title)
         drawXGrid(&c, r, xTicks, sx)
@@ -144,10 +149,10 @@ extension SVGPlot {
         let legendW = showLegend ? legendWidth(names, cap: Double(W) * 0.3) : 0
         let right = showLegend ? legendW + 24 : 16
 
-        // Category labels: horizontal when they fit their group, else rotated 35° and cut so that
-        // they take at most 30% of the height.
+        // Category labels: horizontal (wrapped onto two lines if needed) when they fit their group,
+        // else rotated 35° and cut so that they take at most 30% of the height.
         let maxRotated = (Double(H) * 0.3 - 9) / 0.574
-        var labels = categories.map { truncate($0, maxWidth: maxRotated, size: tickFont) }
+        let labels = categories.map { truncate($0, maxWidth: maxRotated, size: tickFont) }
         let widest = labels.map { textWidth($0, size: tickFont) }.max() ?? 0
         var bottom = 30.0
         // The plot width depends on the left margin, which depends on the y ticks, which depend on
@@ -156,9 +161,13 @@ extension SVGPlot {
         let yTicks0 = yTicksFor(yRange, ys, target: yTarget0)
         let left0 = 10 + (yLabel.isEmpty ? 0 : 18) + maxLabelWidth(yTicks0) + 8
         let groupW0 = (Double(W) - left0 - right) / Double(max(nCat, 1))
-        let rotate = widest > groupW0 - 6
-        if rotate { bottom = 18 + widest * 0.574 + 9 }
-        if !rotate { labels = categories.map { truncate($0, maxWidth: groupW0 - 4, size: tickFont) } }
+        let wrapped = categories.map { wrap($0, maxWidth: groupW0 - 6, size: tickFont) }
+        let rotate = wrapped.contains { $0 == nil }
+        if rotate {
+            bottom = 18 + widest * 0.574 + 9
+        } else if wrapped.contains(where: { ($0?.count ?? 0) > 1 }) {
+            bottom = 44
+        }
         let yTarget = max(2, Int((Double(H) - top - bottom) / 55))
         let yTicks = yTicksFor(yRange, ys, target: yTarget)
         var left = 10 + (yLabel.isEmpty ? 0 : 18) + maxLabelWidth(yTicks) + 8
@@ -205,13 +214,33 @@ extension SVGPlot {
             if rotate {
                 c.text(l, cx + 3, r.y1 + 14, size: tickFont, anchor: .end, rotate: -35)
             } else {
-                c.text(l, cx, r.y1 + 18, size: tickFont, anchor: .middle)
+                for (k, part) in (wrapped[i] ?? [l]).enumerated() {
+                    c.text(part, cx, r.y1 + 18 + 13 * Double(k), size: tickFont, anchor: .middle)
+                }
             }
         }
         if showLegend {
             drawLegend(&c, names, series.indices.map(colour), swatch: .box, x: r.x1 + 16, y: r.y0 + 8, width: legendW)
         }
         return c.render(title: title)
+    }
+
+    /// `s` broken at spaces into at most two lines of at most `maxWidth` px each (estimated), or
+    /// nil when it does not fit.
+    static func wrap(_ s: String, maxWidth: Double, size: Double) -> [String]? {
+        var lines: [String] = []
+        var current = ""
+        for word in s.split(separator: " ") {
+            let candidate = current.isEmpty ? String(word) : current + " " + word
+            if textWidth(candidate, size: size) <= maxWidth {
+                current = candidate
+            } else {
+                if !current.isEmpty { lines.append(current) }
+                current = String(word)
+            }
+        }
+        if !current.isEmpty || lines.isEmpty { lines.append(current) }
+        return lines.count <= 2 && lines.allSatisfy({ textWidth($0, size: size) <= maxWidth }) ? lines : nil
     }
 
     /// The y ticks of a bar chart: `yRange` when it is a finite non-empty range, else the values
