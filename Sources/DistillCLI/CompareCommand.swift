@@ -39,14 +39,14 @@ struct Compare: ParsableCommand {
             let input = DataSpec.modelInput(for: train)
             let members = try teacher.map { try Compare.load($0, input: input) }
             let t: Teacher = members.count == 1 ? ModelTeacher(members[0], classCount: train.classCount) : EnsembleTeacher(members, classCount: train.classCount)
-            let tTrain = try ExperimentRunner.logits(of: t, on: train), tTest = try ExperimentRunner.logits(of: t, on: test)
+            let tTrain = try t.logits(on: train), tTest = try t.logits(on: test)
             var reports: [(String, FidelityReport, FidelityReport)] = [
-                ("teacher", ExperimentRunner.report(tTrain, teacher: nil, labels: train.labels, split: "train"),
-                 ExperimentRunner.report(tTest, teacher: nil, labels: test.labels, split: "test"))]
+                ("teacher", FidelityReport.measure(tTrain, teacher: nil, labels: train.labels, split: "train"),
+                 FidelityReport.measure(tTest, teacher: nil, labels: test.labels, split: "test"))]
             for path in student {
                 let s = try Compare.load(path, input: input)
-                reports.append((path, ExperimentRunner.report(try Evaluation.logits(of: s, on: train), teacher: tTrain, labels: train.labels, split: "train"),
-                                ExperimentRunner.report(try Evaluation.logits(of: s, on: test), teacher: tTest, labels: test.labels, split: "test")))
+                reports.append((path, FidelityReport.measure(try Evaluation.logits(of: s, on: train), teacher: tTrain, labels: train.labels, split: "train"),
+                                FidelityReport.measure(try Evaluation.logits(of: s, on: test), teacher: tTest, labels: test.labels, split: "test")))
             }
             if json {
                 let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys, .prettyPrinted]

@@ -14,6 +14,16 @@ public protocol Teacher: AnyObject {
     func logits(images: Tensor, rows: [Int]) throws -> Tensor
 }
 
+extension Teacher {
+    /// Logits [N, classes] over every example of `dataset`, in order, without augmentation.
+    public func logits(on dataset: Dataset, batchSize: Int = 500) throws -> Tensor {
+        let loader = try DataLoader(dataset: dataset, batchSize: batchSize, shuffle: false)
+        var parts: [Tensor] = []
+        for b in loader.batches(epoch: 0) { parts.append(try logits(images: b.images, rows: b.indices)) }
+        return parts.count == 1 ? parts[0] : Tensor.concatenated(parts, alongAxis: 0)
+    }
+}
+
 /// One trained network.
 public final class ModelTeacher: Teacher {
     public let model: Module
@@ -84,10 +94,7 @@ public final class PrecomputedTeacher: Teacher {
 
     /// Runs `teacher` once over every example of `dataset` (no augmentation) and keeps the logits.
     public static func caching(_ teacher: Teacher, over dataset: Dataset, batchSize: Int = 500) throws -> PrecomputedTeacher {
-        let loader = try DataLoader(dataset: dataset, batchSize: batchSize, shuffle: false)
-        var parts: [Tensor] = []
-        for b in loader.batches(epoch: 0) { parts.append(try teacher.logits(images: b.images, rows: b.indices)) }
-        return try PrecomputedTeacher(table: parts.count == 1 ? parts[0] : Tensor.concatenated(parts, alongAxis: 0), source: "cache")
+        try PrecomputedTeacher(table: try teacher.logits(on: dataset, batchSize: batchSize), source: "cache")
     }
 
     public func logits(images: Tensor, rows: [Int]) throws -> Tensor {

@@ -43,13 +43,8 @@ public struct MeanStd: Codable, Equatable, Sendable {
 
     public init(_ xs: [Double]) {
         n = xs.count
-        mean = xs.isEmpty ? .nan : xs.reduce(0, +) / Double(xs.count)
-        if xs.count > 1 {
-            let m = mean
-            std = (xs.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(xs.count - 1)).squareRoot()
-        } else {
-            std = 0
-        }
+        mean = Statistics.mean(xs)
+        std = xs.count > 1 ? Statistics.sampleStd(xs) : 0
     }
 }
 

@@ -73,6 +73,7 @@ public final class ExperimentRunner {
             say("  reusing the finished run in \(dir.path)")
             return s.history
         }
+        let train = cfg.subset.map { train.first(min($0, train.count)) } ?? train
         let trainer = try Trainer(config: cfg, model: model, adapters: session?.adapters ?? [], train: train, test: test, runDirectory: dir,
                                   lossFunction: session.map { s in { try s.loss($0) } })
         trainer.showProgress = showProgress
@@ -109,25 +110,12 @@ public final class ExperimentRunner {
         }
     }
 
-    /// Logits of a teacher over a whole data set (in order).
-    static func logits(of teacher: Teacher, on d: Dataset) throws -> Tensor {
-        let loader = try DataLoader(dataset: d, batchSize: 500, shuffle: false)
-        var parts: [Tensor] = []
-        for b in loader.batches(epoch: 0) { parts.append(try teacher.logits(images: b.images, rows: b.indices)) }
-        return parts.count == 1 ? parts[0] : Tensor.concatenated(parts, alongAxis: 0)
-    }
-
-    static func report(_ logits: Tensor, teacher: Tensor?, labels: IntTensor, split: String) -> FidelityReport {
-        var acc = FidelityAccumulator()
-        acc.add(studentLogits: logits, teacherLogits: teacher, labels: labels)
-        return acc.report(split: split)
-    }
 
     func role(_ model: Module, teacherTrain: Tensor?, teacherTest: Tensor?, splits: Splits, history: [EpochRecord]) throws -> RoleResult {
         let tr = try Evaluation.logits(of: model, on: splits.transfer)
         let te = try Evaluation.logits(of: model, on: splits.test)
-        let test = ExperimentRunner.report(te, teacher: teacherTest, labels: splits.test.labels, split: "test")
-        return RoleResult(train: ExperimentRunner.report(tr, teacher: teacherTrain, labels: splits.transfer.labels, split: "train"),
+        let test = FidelityReport.measure(te, teacher: teacherTest, labels: splits.test.labels, split: "test")
+        return RoleResult(train: FidelityReport.measure(tr, teacher: teacherTrain, labels: splits.transfer.labels, split: "train"),
                           test: test, testErrors: errors(te, splits.test.labels), seconds: history.last?.seconds ?? 0)
     }
 
@@ -159,13 +147,13 @@ public final class ExperimentRunner {
                 teacher = members.count == 1 ? ModelTeacher(members[0], classCount: splits.test.classCount)
                                              : EnsembleTeacher(members, combine: config.teacher.combine, classCount: splits.test.classCount)
             }
-            let teacherTrain = try ExperimentRunner.logits(of: teacher, on: splits.transfer)
-            let teacherTest: Tensor? = try config.teacher.logits == nil ? ExperimentRunner.logits(of: teacher, on: splits.test)
+            let teacherTrain = try teacher.logits(on: splits.transfer)
+            let teacherTest: Tensor? = try config.teacher.logits == nil ? teacher.logits(on: splits.test)
                 : config.teacher.testLogits.map { try PrecomputedTeacher.load(npy: $0, expectedRows: splits.test.count).table }
             var teacherRole: RoleResult? = nil
             if let tt = teacherTest {
-                teacherRole = RoleResult(train: ExperimentRunner.report(teacherTrain, teacher: nil, labels: splits.transfer.labels, split: "train"),
-                                         test: ExperimentRunner.report(tt, teacher: nil, labels: splits.test.labels, split: "test"),
+                teacherRole = RoleResult(train: FidelityReport.measure(teacherTrain, teacher: nil, labels: splits.transfer.labels, split: "train"),
+                                         test: FidelityReport.measure(tt, teacher: nil, labels: splits.test.labels, split: "test"),
                                          testErrors: errors(tt, splits.test.labels), seconds: 0)
             }
             let input = DataSpec.modelInput(for: splits.transfer)

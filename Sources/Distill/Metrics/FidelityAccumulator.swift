@@ -123,3 +123,12 @@ struct CalibrationTally {
         FidelityReport.Model(accuracy: accuracy, negativeLogLikelihood: negativeLogLikelihood, expectedCalibrationError: expectedCalibrationError)
     }
 }
+
+extension FidelityReport {
+    /// The report of whole-split logits against labels and, optionally, teacher logits.
+    public static func measure(_ logits: Tensor, teacher: Tensor?, labels: IntTensor, split: String) -> FidelityReport {
+        var acc = FidelityAccumulator()
+        acc.add(studentLogits: logits, teacherLogits: teacher, labels: labels)
+        return acc.report(split: split)
+    }
+}

@@ -1,0 +1,100 @@
+import XCTest
+import DistillCore
+import DistillNN
+import DistillData
+@testable import Distill
+
+final class ExperimentRunnerTests: XCTestCase {
+    static var hasFashionMNIST: Bool {
+        FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
+    }
+
+    func temporaryDirectory() throws -> URL {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("distill-exp-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        return d
+    }
+
+    func testTinyExperimentWritesItsReportAndResumesWithoutRedoingWork() throws {
+        try XCTSkipUnless(Self.hasFashionMNIST, "Fashion-MNIST is not installed")
+        let yaml = """
+        name: tiny
+        seeds: [0, 1]
+        transfer: {kind: subset, count: 600}
+        teacher:
+          model: mlp:64
+          train: {epochs: 1, subset: 3000, learning_rate: 0.1}
+        student:
+          model: mlp:16
+          train: {epochs: 2, learning_rate: 0.1}
+        method: hinton:temperature=4,alpha=0.9
+        """
+        let config = try ExperimentConfig.parse(yaml, file: "tiny.yaml")
+        let dir = try temporaryDirectory()
+        let runner = ExperimentRunner(config: config, directory: dir)
+        runner.showProgress = false
+        runner.say = { _ in }
+        let r = try runner.run()
+        for f in ["metrics.json", "report.md", "learning_curves.svg", "accuracy_agreement.svg", "config.yaml",
+                  "teachers/member-0/model.safetensors", "seed-1/student-distilled/metrics.json", "seed-0/student-alone/log.jsonl"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent(f).path), f)
+        }
+        XCTAssertEqual(r.seeds.count, 2)
+        for s in r.seeds {
+            for role in [s.studentAlone!, s.studentDistilled] {
+                for f in [role.train, role.test] {
+                    XCTAssertTrue((0...1).contains(f.agreement!), "agreement \(f.agreement!)")
+                    XCTAssertGreaterThanOrEqual(f.predictiveKL!, 0)
+                    XCTAssertTrue((0...1).contains(f.student.accuracy!))
+                }
+            }
+            XCTAssertEqual(s.distilledCurve.count, 2)
+        }
+        XCTAssertEqual(r.summary["student_distilled.test.accuracy"]?.n, 2)
+        let report = try String(contentsOf: dir.appendingPathComponent("report.md"), encoding: .utf8)
+        XCTAssertTrue(report.contains("student distilled") && report.contains("agreement (test)"), report)
+        // a second run reuses every finished sub-run and gives the same numbers
+        var said: [String] = []
+        let again = ExperimentRunner(config: config, directory: dir)
+        again.showProgress = false
+        again.say = { said.append($0) }
+        let r2 = try again.run()
+        XCTAssertEqual(said.filter { $0.contains("reusing") }.count, 5, "\(said)")   // teacher + 2 × (alone, distilled)
+        XCTAssertEqual(r2.seeds.map(\.studentDistilled.test), r.seeds.map(\.studentDistilled.test))
+    }
+
+    func testTeacherWithAnotherClassCountIsRefusedWithBothNumbers() throws {
+        var g = SeededGenerator(seed: 1)
+        let teacher = ModelTeacher(Linear(4, 5, using: &g), classCount: 5)
+        let student = Linear(4, 10, using: &g)
+        XCTAssertThrowsError(try DistillationSession(student: student, teacher: teacher, methods: [MethodSpec(name: "hinton")],
+                                                     probe: Tensor.zeros([2, 4]))) { e in
+            XCTAssertEqual("\(e)", "the teacher predicts 5 classes but the student predicts 10")
+        }
+    }
+
+    func testNonFiniteLossStopsAndKeepsTheLastGoodCheckpoint() throws {
+        var g = SeededGenerator(seed: 2)
+        let images = Tensor.uniform([64, 1, 2, 2], using: &g)
+        let data = Dataset(name: "toy", images: images, labels: IntTensor((0..<64).map { $0 % 2 }), classCount: 2)
+        let model = MLP(inputs: 4, hidden: [8], classes: 2, seed: 1)
+        var cfg = TrainingConfig()
+        cfg.model = "mlp:8"; cfg.epochs = 3; cfg.batchSize = 16; cfg.learningRate = 0.1
+        let dir = try temporaryDirectory()
+        var calls = 0
+        let trainer = try Trainer(config: cfg, model: model, train: data, test: nil, runDirectory: dir) { batch in
+            calls += 1
+            let logits = model(batch.images)
+            let loss = crossEntropy(logits: logits, labels: batch.labels)
+            return (calls == 6 ? loss * Float.nan : loss, logits)   // second batch of epoch 2
+        }
+        trainer.showProgress = false
+        XCTAssertThrowsError(try trainer.run()) { e in
+            XCTAssertTrue("\(e)".contains("the loss became nan at epoch 2, step 5"), "\(e)")
+            XCTAssertTrue("\(e)".contains("checkpoint.safetensors"), "\(e)")
+        }
+        let ck = try TrainingCheckpoint.read(from: dir.appendingPathComponent("checkpoint.safetensors").path)
+        XCTAssertEqual(ck.epoch, 1, "the checkpoint of the last finished epoch is kept")
+        XCTAssertEqual(ck.step, 4)
+    }
+}
