@@ -145,10 +145,20 @@ enum YAMLOverrides {
                 throw ExperimentError(file: "command line", line: nil, "override '\(o)' is not KEY.PATH=VALUE")
             }
             let keys = kv[0].split(separator: ".").map(String.init)
-            let value: Node = (try? Yams.compose(yaml: kv[1])) ?? nil ?? Node(kv[1])
+            let value = unmarked(((try? Yams.compose(yaml: kv[1])) ?? nil) ?? Node(kv[1]))
             doc = try set(doc, keys[...], value, override: o)
         }
         return doc
+    }
+
+    /// The same value without source positions (it came from the command line, not the file).
+    static func unmarked(_ n: Node) -> Node {
+        switch n {
+        case .scalar(let s): return Node(s.string)
+        case .sequence(let s): return Node(s.map(unmarked))
+        case .mapping(let m): return Node(m.map { (unmarked($0.key), unmarked($0.value)) })
+        default: return n
+        }
     }
 
     private static func set(_ node: Node, _ keys: ArraySlice<String>, _ value: Node, override: String) throws -> Node {
