@@ -83,6 +83,17 @@ func peakRSSMiB() -> Double {
     return -1
 }
 
+/// User plus system CPU time of the process, in seconds.
+func cpuSeconds() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6
+}
+
+/// Images per CPU-second over the timed trials (a noise-robust figure for A/B runs with
+/// OMP_NUM_THREADS=1; with more threads it counts OpenMP's spinning too).
+nonisolated(unsafe) var imagesPerCPUSecond = 0.0
+
 func median(_ xs: [Double]) -> Double {
     let s = xs.sorted()
     return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
@@ -95,12 +106,16 @@ func measure(batch: Int, options: Options, _ step: () -> Void) -> [Double] {
     step()
     while now() - w0 < options.warmup { step() }
     var rates: [Double] = []
+    let cpu0 = cpuSeconds()
+    var images = 0
+    defer { imagesPerCPUSecond = Double(images) / (cpuSeconds() - cpu0) }
     for _ in 0..<options.trials {
         var steps = 0
         let t0 = now()
         var t = t0
         repeat { step(); steps += 1; t = now() } while t - t0 < options.seconds
         rates.append(Double(steps * batch) / (t - t0))
+        images += steps * batch
     }
     return rates
 }
@@ -110,7 +125,8 @@ func report(_ workload: String, _ rates: [Double]) {
     func fmt(_ x: Double) -> String { String((x * 10).rounded() / 10) }
     let list = rates.map(fmt).joined(separator: ", ")
     print("{\"side\": \"swift\", \"workload\": \"\(workload)\", \"unit\": \"images/s\", \"trials\": [\(list)], "
-          + "\"median\": \(fmt(median(rates))), \"peak_rss_mib\": \(fmt(peakRSSMiB()))}")
+          + "\"median\": \(fmt(median(rates))), \"peak_rss_mib\": \(fmt(peakRSSMiB())), "
+          + "\"images_per_cpu_s\": \(fmt(imagesPerCPUSecond))}")
     fflush(stdout)
 }
 
