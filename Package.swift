@@ -25,6 +25,7 @@ let package = Package(
             name: "DistillCLI",
             dependencies: ["Distill", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "DistillBench", dependencies: ["DistillCore", "DistillNN"], path: "Benchmarks/DistillBench"),
+        .executableTarget(name: "ConvProbe", dependencies: ["DistillCore"], path: "Benchmarks/ConvProbe", exclude: ["conv_probe.py"]),
         .testTarget(name: "DistillCoreTests", dependencies: ["DistillCore"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
