@@ -6,9 +6,10 @@
 Installs nothing. Checks that PyTorch (Debian's, /usr/bin/python3) and JAX (`pip install jax`,
 the first python found that imports it) are importable, builds `distill-bench` in release with
 -Ounchecked and an AVX-512 target CPU passed on the command line (never in Package.swift), then
-runs the sides interleaved, round-robin (swift, torch settings..., jax, swift, ...), one process
-per workload and side so each peak-memory figure belongs to one workload. PyTorch is run at each
-setting of shared/BENCHMARKING.md and the best median is reported. Prints a Markdown table; the
+runs the sides interleaved, round-robin (swift settings, torch settings, jax, swift, ...), one
+process per workload and side so each peak-memory figure belongs to one workload. PyTorch is run
+at each setting of shared/BENCHMARKING.md, Swift at the same thread counts, and the best median
+of each is reported. Prints a Markdown table; the
 raw JSON lines go to --raw when given. Uses only the standard library.
 """
 import argparse
@@ -29,6 +30,11 @@ NAMES = {
     "d": "(d) MLP inference, batch 1024",
 }
 TARGETS = {"a": 1.2, "b": 1.2, "c": 1.5, "d": 1.0}
+# Swift settings tried, the same thread counts as PyTorch (the engine's default is every core).
+SWIFT_SETTINGS = [
+    ("2 threads", {"OMP_NUM_THREADS": "2"}),
+    ("1 thread", {"OMP_NUM_THREADS": "1"}),
+]
 # PyTorch settings tried (shared/BENCHMARKING.md): label, threads, extra environment.
 TORCH_SETTINGS = [
     ("2 threads, OpenBLAS-OpenMP", 2, {"LD_LIBRARY_PATH": OPENBLAS_OMP}),
@@ -140,7 +146,8 @@ def main():
         for w in workloads:
             print(f"round {rnd + 1}/{a.rounds}, workload {w}", file=sys.stderr, flush=True)
             if swift_bin:
-                add("swift", w, run_side([swift_bin, "--workloads", w] + common, {}, f"swift {w}"))
+                for label, env in SWIFT_SETTINGS:
+                    add("swift: " + label, w, run_side([swift_bin, "--workloads", w] + common, env, f"swift {w} ({label})"))
             if torch_py:
                 for label, threads, env in TORCH_SETTINGS:
                     cmd = [torch_py, os.path.join(HERE, "torch_bench.py"), "--workloads", w,
@@ -158,21 +165,25 @@ def main():
           "interleaved; images/s, median (min–max over all trials); peak RSS in MiB (max over processes)\n")
     print("| workload | Swift | PyTorch best | JAX | Swift / better peer (target) | peak RSS Swift / PyTorch / JAX |")
     print("|---|---|---|---|---|---|")
+    def best(prefix, w):
+        labels = [l for (l, ww) in results if ww == w and l.startswith(prefix)]
+        b = max(labels, key=lambda l: med(l, w), default=None)
+        return (b[len(prefix):], results[(b, w)]) if b else (None, None)
+
     for w in workloads:
-        s = results.get(("swift", w))
-        torch_labels = [l for (l, ww) in results if ww == w and l.startswith("torch")]
-        best_t = max(torch_labels, key=lambda l: med(l, w), default=None)
-        t = results.get((best_t, w)) if best_t else None
+        best_s, s = best("swift: ", w)
+        best_t, t = best("torch: ", w)
         j = results.get(("jax", w))
         peers = [x for x in (med(best_t, w) if t else None, med("jax", w) if j else None) if x]
         cell = lambda r: f"{statistics.median(r['trials']):,.0f} ({spread(r['trials'])})" if r else "–"
-        tcell = f"{cell(t)}, {best_t[len('torch: '):]}" if t else "–"
+        scell = f"{cell(s)}, {best_s}" if s else "–"
+        tcell = f"{cell(t)}, {best_t}" if t else "–"
         ratio = f"{statistics.median(s['trials']) / max(peers):.2f}× ({TARGETS[w]}×)" if s and peers else "–"
         rss = " / ".join(f"{max(r['rss']):.0f}" if r else "–" for r in (s, t, j))
-        print(f"| {NAMES[w]} | {cell(s)} | {tcell} | {cell(j)} | {ratio} | {rss} |")
-    print("\nPyTorch, every setting tried (median images/s):")
+        print(f"| {NAMES[w]} | {scell} | {tcell} | {cell(j)} | {ratio} | {rss} |")
+    print("\nEvery setting tried (median images/s):")
     for w in workloads:
-        parts = [f"{l[len('torch: '):]}: {med(l, w):,.0f}" for (l, ww) in sorted(results) if ww == w and l.startswith("torch")]
+        parts = [f"{l}: {med(l, w):,.0f}" for (l, ww) in sorted(results) if ww == w and ":" in l]
         if parts:
             print(f"- {w}: " + "; ".join(parts))
     if raw:
