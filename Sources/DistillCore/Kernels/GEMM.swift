@@ -6,11 +6,11 @@ import CDNNL
 /// Single-precision GEMM through oneDNN, row-major: C[M×N] = alpha · op(A) · op(B) + beta · C.
 ///
 /// The plain product (alpha 1, beta 0, the only one the ops ask for) runs oneDNN's matmul
-/// primitive, created once per shape and layout and cached; anything else goes to `dnnl_sgemm`.
-/// Measured on one core for the MLP shapes (`Benchmarks/README.md`): `dnnl_sgemm` runs
-/// 255 GFLOP/s untransposed but 135–210 with B transposed (x·Wᵀ, every Linear forward) and 160
-/// for Aᵀ·B at 1200×1200×128, while the matmul primitive (brgemm kernels) runs 235–257 on all
-/// of them; at batch 1024 the forward is 1.8× faster.
+/// primitive (brgemm kernels), created once per shape and layout and cached; anything else goes
+/// to `dnnl_sgemm`. Timed alternately on one core (`Benchmarks/gemm_probe.c`): with B
+/// transposed, x·Wᵀ, the form of every Linear forward, the primitive is 1.2–1.3× faster than
+/// `dnnl_sgemm` at batch 128 (1.08 vs 1.40 ms for 128×1200×784); on the other MLP shapes the
+/// two are within 8 %.
 enum GEMM {
     static func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
                       a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
