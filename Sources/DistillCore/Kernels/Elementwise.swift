@@ -52,6 +52,28 @@ enum Elementwise {
     }
 }
 
+extension Elementwise {
+    /// Copies `x` broadcast to `out` (NumPy rules; the caller has checked that they broadcast),
+    /// row by row: each output row is a copy of an input row or a fill with one value.
+    static func broadcast(_ x: Tensor, to out: [Int]) -> Tensor {
+        let px = x.storage.pointer
+        if x.count == 1 {
+            let s = px[0]
+            return Tensor.make(out) { o in o.initialize(repeating: s, count: Shape.count(out)) }
+        }
+        let plan = BroadcastPlan(out: out, a: out, b: x.shape)
+        return Tensor.make(out) { o in
+            plan.forEachRow { oOff, _, xOff in
+                if plan.innerStrideB == 1 {
+                    (o + oOff).initialize(from: px + xOff, count: plan.inner)
+                } else {
+                    (o + oOff).initialize(repeating: px[xOff], count: plan.inner)
+                }
+            }
+        }
+    }
+}
+
 /// Iteration plan for a broadcast binary op: the output is walked as rows of `inner` elements;
 /// each operand advances by stride 1 or 0 inside a row.
 struct BroadcastPlan {

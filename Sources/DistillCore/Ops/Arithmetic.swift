@@ -12,15 +12,19 @@ extension Tensor {
 
     public static func + (a: Tensor, b: Tensor) -> Tensor {
         let r = Elementwise.zip(a, b, op: "add") { $0 + $1 }
+        // The pullback needs only the shapes: capturing the operands would keep their buffers
+        // alive until backward (a Linear's matmul output, for one).
+        let aShape = a.shape, bShape = b.shape, aNeeds = a.node != nil, bNeeds = b.node != nil
         return record(.add, result: r, inputs: [a, b]) { g, _ in
-            [a.node == nil ? nil : g.unbroadcast(to: a.shape), b.node == nil ? nil : g.unbroadcast(to: b.shape)]
+            [aNeeds ? g.unbroadcast(to: aShape) : nil, bNeeds ? g.unbroadcast(to: bShape) : nil]
         }
     }
 
     public static func - (a: Tensor, b: Tensor) -> Tensor {
         let r = Elementwise.zip(a, b, op: "subtract") { $0 - $1 }
+        let aShape = a.shape, bShape = b.shape, aNeeds = a.node != nil, bNeeds = b.node != nil
         return record(.subtract, result: r, inputs: [a, b]) { g, _ in
-            [a.node == nil ? nil : g.unbroadcast(to: a.shape), b.node == nil ? nil : (-g).unbroadcast(to: b.shape)]
+            [aNeeds ? g.unbroadcast(to: aShape) : nil, bNeeds ? (-g).unbroadcast(to: bShape) : nil]
         }
     }
 

@@ -62,7 +62,7 @@ extension Tensor {
     public func expanded(to target: [Int]) -> Tensor {
         if target == shape { return self }
         ensure(Shape.broadcast(shape, target) == target, "expand: cannot expand \(Shape.describe(shape)) to \(Shape.describe(target))")
-        let r = Elementwise.zip(Tensor.zeros(target), self.detached(), op: "expand") { _, b in b }
+        let r = Elementwise.broadcast(self, to: target)
         let inShape = shape
         return Tensor.record(.expand, result: r, inputs: [self]) { g, _ in [g.unbroadcast(to: inShape)] }
     }

@@ -1,0 +1,114 @@
+"""JAX side of the throughput benchmark (see DistillBench/main.swift for the workloads).
+
+`pip install jax` (CPU). The whole training step, optimizer included, is one `jax.jit`
+function with parameters and momentum buffers donated; timing starts after compilation.
+"""
+import bench_common as bc
+
+
+def main():
+    args = bc.parse_args("JAX throughput benchmark")
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    rng = np.random.default_rng(args.seed)
+
+    def batches(count, n):
+        xs = [jnp.asarray(rng.random((n, 1, 28, 28), dtype=np.float32)) for _ in range(count)]
+        ys = [jnp.asarray(rng.integers(0, 10, n), dtype=jnp.int32) for _ in range(count)]
+        return xs, ys
+
+    def uniform(shape, fan_in):
+        b = 1 / np.sqrt(fan_in)
+        return jnp.asarray(rng.uniform(-b, b, shape).astype(np.float32))
+
+    def linear_params(n_in, n_out):
+        return {"w": uniform((n_in, n_out), n_in), "b": uniform((n_out,), n_in)}
+
+    def conv_params(c_in, c_out):
+        return {"w": uniform((c_out, c_in, 3, 3), c_in * 9), "b": uniform((c_out,), c_in * 9)}
+
+    def mlp_params():
+        return [linear_params(784, 1200), linear_params(1200, 1200), linear_params(1200, 10)]
+
+    def mlp_apply(params, x, key=None):
+        h = x.reshape(x.shape[0], -1)
+        for i, p in enumerate(params):
+            h = h @ p["w"] + p["b"]
+            if i < len(params) - 1:
+                h = jax.nn.relu(h)
+                if key is not None:
+                    key, sub = jax.random.split(key)
+                    keep = jax.random.bernoulli(sub, 0.5, h.shape)
+                    h = jnp.where(keep, h * 2, 0)
+        return h
+
+    def cnn_params():
+        return {"c1": conv_params(1, 32), "c2": conv_params(32, 64),
+                "l1": linear_params(3136, 128), "l2": linear_params(128, 10)}
+
+    def conv(p, x):
+        y = jax.lax.conv_general_dilated(x, p["w"], (1, 1), ((1, 1), (1, 1)),
+                                         dimension_numbers=("NCHW", "OIHW", "NCHW"))
+        return y + p["b"][None, :, None, None]
+
+    def pool(x):
+        return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")
+
+    def cnn_apply(params, x, key=None):
+        h = pool(jax.nn.relu(conv(params["c1"], x)))
+        h = pool(jax.nn.relu(conv(params["c2"], h)))
+        h = h.reshape(h.shape[0], -1)
+        h = jax.nn.relu(h @ params["l1"]["w"] + params["l1"]["b"])
+        return h @ params["l2"]["w"] + params["l2"]["b"]
+
+    def train(apply, params, dropout):
+        xs, ys = batches(8, 128)
+        velocity = jax.tree_util.tree_map(jnp.zeros_like, params)
+
+        def loss_fn(params, x, y, key):
+            logits = apply(params, x, key if dropout else None)
+            logp = jax.nn.log_softmax(logits)
+            return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
+
+        def step(params, velocity, x, y, key):
+            key, sub = jax.random.split(key)
+            loss, grads = jax.value_and_grad(loss_fn)(params, x, y, sub)
+            velocity = jax.tree_util.tree_map(lambda v, g: 0.9 * v + g, velocity, grads)
+            params = jax.tree_util.tree_map(lambda p, v: p - 0.01 * v, params, velocity)
+            return params, velocity, key, loss
+
+        step = jax.jit(step, donate_argnums=(0, 1))
+        state = {"p": params, "v": velocity, "k": jax.random.PRNGKey(args.seed), "i": 0, "loss": None}
+
+        def one():
+            k = state["i"] % len(xs)
+            state["i"] += 1
+            state["p"], state["v"], state["k"], state["loss"] = step(state["p"], state["v"], xs[k], ys[k], state["k"])
+        return bc.measure(128, args, one, sync=lambda: jax.block_until_ready(state["p"]))
+
+    def infer(params):
+        xs, _ = batches(4, 1024)
+        fwd = jax.jit(mlp_apply)
+        state = {"i": 0, "out": None}
+
+        def one():
+            state["out"] = fwd(params, xs[state["i"] % len(xs)])
+            state["i"] += 1
+        return bc.measure(1024, args, one, sync=lambda: jax.block_until_ready(state["out"]))
+
+    for w in args.workloads:
+        if w == "a":
+            rates = train(mlp_apply, mlp_params(), False)
+        elif w == "b":
+            rates = train(mlp_apply, mlp_params(), True)
+        elif w == "c":
+            rates = train(cnn_apply, cnn_params(), False)
+        else:
+            rates = infer(mlp_params())
+        bc.report("jax", w, rates, jax=jax.__version__)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""PyTorch side of the throughput benchmark (see DistillBench/main.swift for the workloads).
+
+Run with the Debian PyTorch: /usr/bin/python3 Benchmarks/torch_bench.py --threads 2
+Its best setting here also needs LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp
+(see shared/BENCHMARKING.md); Benchmarks/run.py tries the settings and keeps the best.
+"""
+import os
+
+import bench_common as bc
+
+
+def main():
+    args = bc.parse_args("PyTorch throughput benchmark",
+                         lambda p: p.add_argument("--threads", type=int, default=2))
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    torch.set_num_threads(args.threads)
+    setting = {"threads": args.threads, "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
+               "openblas_openmp": "openblas-openmp" in os.environ.get("LD_LIBRARY_PATH", "")}
+
+    def batches(count, n):
+        g = torch.Generator().manual_seed(args.seed)
+        xs = [torch.rand(n, 1, 28, 28, generator=g) for _ in range(count)]
+        ys = [torch.randint(0, 10, (n,), generator=g) for _ in range(count)]
+        return xs, ys
+
+    def mlp(dropout):
+        layers = [nn.Flatten(), nn.Linear(784, 1200), nn.ReLU()]
+        if dropout:
+            layers.append(nn.Dropout(0.5))
+        layers += [nn.Linear(1200, 1200), nn.ReLU()]
+        if dropout:
+            layers.append(nn.Dropout(0.5))
+        layers.append(nn.Linear(1200, 10))
+        return nn.Sequential(*layers)
+
+    def cnn():
+        return nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
+
+    def train(model):
+        xs, ys = batches(8, 128)
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        model.train()
+        i = [0]
+
+        def step():
+            k = i[0] % len(xs)
+            i[0] += 1
+            opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(model(xs[k]), ys[k])
+            loss.backward()
+            opt.step()
+        return bc.measure(128, args, step)
+
+    def infer(model):
+        xs, _ = batches(4, 1024)
+        model.eval()
+        i = [0]
+
+        def step():
+            with torch.inference_mode():
+                model(xs[i[0] % len(xs)])
+            i[0] += 1
+        return bc.measure(1024, args, step)
+
+    for w in args.workloads:
+        torch.manual_seed(args.seed)
+        if w == "a":
+            rates = train(mlp(False))
+        elif w == "b":
+            rates = train(mlp(True))
+        elif w == "c":
+            rates = train(cnn())
+        else:
+            rates = infer(mlp(False))
+        bc.report("torch", w, rates, setting=setting)
+
+
+if __name__ == "__main__":
+    main()
