@@ -5,15 +5,17 @@ import DistillCore
 
 /// Metrics against float64 NumPy references, streaming equivalence, hand-computable cases.
 final class MetricsTests: XCTestCase {
+    let fx = JSONFixture.response
+
     struct Data { let student: Tensor, teacher: Tensor, labels: IntTensor }
 
     func data() throws -> Data {
-        Data(student: try ResponseFixture.tensor("metrics.student"), teacher: try ResponseFixture.tensor("metrics.teacher"),
-             labels: IntTensor(try ResponseFixture.ints("metrics.labels")))
+        Data(student: try fx.tensor("metrics.student"), teacher: try fx.tensor("metrics.teacher"),
+             labels: IntTensor(try fx.ints("metrics.labels")))
     }
 
     func expect(_ v: Double?, _ key: String, tol: Double = 1e-9, file: StaticString = #filePath, line: UInt = #line) throws {
-        let e = try ResponseFixture.double("metrics." + key)
+        let e = try fx.double("metrics." + key)
         guard let v else { return XCTFail("\(key) is nil", file: file, line: line) }
         XCTAssertEqual(v, e, accuracy: tol, key, file: file, line: line)
     }
@@ -90,10 +92,10 @@ final class MetricsTests: XCTestCase {
     }
 
     func testEnsembleTargets() throws {
-        let members = try ResponseFixture.tensors("ensemble.members")
+        let members = try fx.tensors("ensemble.members")
         XCTAssertEqual(members.count, 3)
-        assertResponseClose(EnsembleTarget.meanProbabilities(members), try ResponseFixture.tensor("ensemble.mean_probabilities"), rtol: 1e-5, atol: 1e-6, "mean probabilities")
-        assertResponseClose(EnsembleTarget.meanLogits(members), try ResponseFixture.tensor("ensemble.mean_logits"), "mean logits")
+        assertClose(EnsembleTarget.meanProbabilities(members), try fx.tensor("ensemble.mean_probabilities"), rtol: 1e-5, atol: 1e-6, "mean probabilities")
+        assertClose(EnsembleTarget.meanLogits(members), try fx.tensor("ensemble.mean_logits"), atol: 1e-6, "mean logits")
         // one member: its own log-probabilities; extreme logits stay finite
         let big = Tensor(shape: [1, 3], scalars: [1000, -1000, 0])
         let flipped = Tensor(shape: [1, 3], scalars: [-1000, 1000, 0])
@@ -101,13 +103,13 @@ final class MetricsTests: XCTestCase {
         XCTAssertTrue(lp.scalars.allSatisfy { $0.isFinite }, "\(lp.scalars)")
         XCTAssertEqual(lp.scalars[0], -logf(2), accuracy: 1e-6)
         XCTAssertEqual(lp.scalars[1], -logf(2), accuracy: 1e-6)
-        assertResponseClose(EnsembleTarget.meanProbabilities([big]), big.logSoftmax(alongAxis: 1), "one member")
+        assertClose(EnsembleTarget.meanProbabilities([big]), big.logSoftmax(alongAxis: 1), atol: 1e-6, "one member")
         let failures = GradientCheck.firstOrder(Array(members.prefix(2))) { EnsembleTarget.meanProbabilities($0) }
         XCTAssertTrue(failures.isEmpty, "\(failures.prefix(3))")
     }
 
     func testMissingFixtureKeyFails() {
-        XCTAssertThrowsError(try ResponseFixture.double("metrics.no_such_metric")) { XCTAssertTrue("\($0)".contains("no_such_metric")) }
-        XCTAssertThrowsError(try ResponseFixture.tensor("losses.kd_T9.grad"))
+        XCTAssertThrowsError(try fx.double("metrics.no_such_metric")) { XCTAssertTrue("\($0)".contains("no_such_metric")) }
+        XCTAssertThrowsError(try fx.tensor("losses.kd_T9.grad"))
     }
 }
