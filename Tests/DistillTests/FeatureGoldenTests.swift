@@ -10,7 +10,7 @@ final class FeatureGoldenTests: XCTestCase {
     @discardableResult
     func golden(_ key: String, _ method: String, _ options: [String: String], rtol: Float = 1e-4, atol: Float = 1e-6,
                 file: StaticString = #filePath, line: UInt = #line) throws -> DistillationLoss {
-        let c = try FeatureFixture.case(key)
+        let c = try JSONFixture.feature.scoped("cases.\(key)")
         let student = try c.tensors("student"), teacher = try c.tensors("teacher")
         let loss = try preparedMethod(method, options, student: student.map(\.shape), teacher: teacher.map(\.shape))
         let state = try c.tensorDict("state")
@@ -21,14 +21,14 @@ final class FeatureGoldenTests: XCTestCase {
         let expected = try c.number("loss")
         XCTAssertEqual(l.item, expected, accuracy: abs(expected) * rtol + atol, "\(key): loss", file: file, line: line)
         for (i, g) in try c.tensors("grad_student").enumerated() {
-            assertFeatureClose(leaves[i].gradient, g, rtol: 1e-3, atol: 1e-6, "\(key): d loss / d student[\(i)]", file: file, line: line)
+            assertClose(leaves[i].gradient, g, rtol: 1e-3, atol: 1e-6, "\(key): d loss / d student[\(i)]", file: file, line: line)
         }
         let grads = try c.tensorDict("grad_state")
         let params = loss.adapters?.namedParameters() ?? []
         XCTAssertEqual(Set(params.map(\.path)), Set(grads.keys), "\(key): adapter parameter names", file: file, line: line)
         for (path, p) in params {
             guard let g = grads[path] else { continue }
-            assertFeatureClose(p.gradient, g, rtol: 1e-3, atol: 1e-6, "\(key): d loss / d \(path)", file: file, line: line)
+            assertClose(p.gradient, g, rtol: 1e-3, atol: 1e-6, "\(key): d loss / d \(path)", file: file, line: line)
         }
         return loss
     }
@@ -54,7 +54,7 @@ final class FeatureGoldenTests: XCTestCase {
     }
 
     func testFactorTransferAndParaphraserStage() throws {
-        let c = try FeatureFixture.case("ft")
+        let c = try JSONFixture.feature.scoped("cases.ft")
         // The paraphraser must be loaded before the loss runs: prepare, load both, then compare.
         let student = try c.tensors("student"), teacher = try c.tensors("teacher")
         let ft = try XCTUnwrap(try preparedMethod("ft", ["student": "a", "teacher": "b"], student: student.map(\.shape),
@@ -67,10 +67,10 @@ final class FeatureGoldenTests: XCTestCase {
         l.backward()
         let expected = try c.number("loss")
         XCTAssertEqual(l.item, expected, accuracy: abs(expected) * 1e-4 + 1e-6, "ft: loss")
-        assertFeatureClose(leaves[0].gradient, try c.tensors("grad_student")[0], rtol: 1e-3, atol: 1e-6, "ft: d loss / d student")
+        assertClose(leaves[0].gradient, try c.tensors("grad_student")[0], rtol: 1e-3, atol: 1e-6, "ft: d loss / d student")
         let grads = try c.tensorDict("grad_state")
         for (path, p) in ft.adapters!.namedParameters() {
-            assertFeatureClose(p.gradient, try XCTUnwrap(grads[path], path), rtol: 1e-3, atol: 1e-6, "ft: d loss / d \(path)")
+            assertClose(p.gradient, try XCTUnwrap(grads[path], path), rtol: 1e-3, atol: 1e-6, "ft: d loss / d \(path)")
         }
         // The frozen paraphraser receives nothing from the main loss.
         XCTAssertTrue(paraphraser.parameters.allSatisfy { $0.gradient == nil }, "ft: paraphraser got gradients from the main loss")
@@ -88,14 +88,14 @@ final class FeatureGoldenTests: XCTestCase {
         let pg = try c.tensorDict("grad_paraphraser")
         XCTAssertEqual(Set(paraphraser.namedParameters().map(\.path)), Set(pg.keys))
         for (path, p) in paraphraser.namedParameters() {
-            assertFeatureClose(p.gradient, try XCTUnwrap(pg[path], path), rtol: 1e-3, atol: 1e-6, "ft-paraphraser: d rec / d \(path)")
+            assertClose(p.gradient, try XCTUnwrap(pg[path], path), rtol: 1e-3, atol: 1e-6, "ft-paraphraser: d rec / d \(path)")
         }
     }
 
     func testVID() throws {
         try golden("vid", "vid", ["student": "a,b", "teacher": "c,d"])
         // The default initial variance: α = softplus⁻¹(5 − ε).
-        let c = try FeatureFixture.case("vid")
+        let c = try JSONFixture.feature.scoped("cases.vid")
         let fresh = try preparedMethod("vid", ["student": "a", "teacher": "b"], student: [[2, 3, 4, 4]], teacher: [[2, 4, 2, 2]])
         let alpha = try XCTUnwrap(fresh.adapters?.namedParameters().first { $0.path == "0.log_scale" }).parameter.value
         for a in alpha.scalars { XCTAssertEqual(a, try c.number("init_log_scale"), accuracy: 1e-5) }

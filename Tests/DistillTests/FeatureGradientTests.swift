@@ -11,31 +11,31 @@ final class FeatureGradientTests: XCTestCase {
     func method(_ name: String, _ options: [String: String], _ s: [[Int]], _ t: [[Int]]) throws
         -> (DistillationLoss, [Tensor], [Tensor]) {
         let loss = try preparedMethod(name, options, student: s, teacher: t)
-        let student = s.enumerated().map { seededFeature($1, seed: 100 + UInt64($0)) }
-        let teacher = t.enumerated().map { seededFeature($1, seed: 200 + UInt64($0)) }
+        let student = s.enumerated().map { seeded($1, seed: 100 + UInt64($0)) }
+        let teacher = t.enumerated().map { seeded($1, seed: 200 + UInt64($0)) }
         return (loss, student, teacher)
     }
 
     func testFitNet() throws {
         let (l, s, t) = try method("fitnet", ["student": "a", "teacher": "b"], [[2, 2, 4, 4]], [[2, 3, 2, 2]])
-        checkFeatureLossGradients(l, student: s, teacher: t, scale: 10, "fitnet map")
+        checkLossGradients(l, student: s, teacher: t, scale: 10, "fitnet map")
         let (v, sv, tv) = try method("fitnet", ["student": "a", "teacher": "b"], [[3, 4]], [[3, 2]])
-        checkFeatureLossGradients(v, student: sv, teacher: tv, scale: 10, "fitnet vector")
+        checkLossGradients(v, student: sv, teacher: tv, scale: 10, "fitnet vector")
     }
 
     func testAttentionTransfer() throws {
         let (l, s, t) = try method("at", ["student": "a,b", "teacher": "c,d"], [[2, 2, 4, 4], [2, 2, 2, 2]], [[2, 3, 2, 2], [2, 2, 2, 2]])
-        checkFeatureLossGradients(l, student: s, teacher: t, scale: 100, "at")
+        checkLossGradients(l, student: s, teacher: t, scale: 100, "at")
     }
 
     func testActivationBoundaries() throws {
         let (l, s, t) = try method("ab", ["student": "a,b", "teacher": "c,d"], [[2, 2, 2, 2], [2, 2, 2, 2]], [[2, 3, 2, 2], [2, 2, 2, 2]])
-        checkFeatureLossGradients(l, student: s, teacher: t, "ab")
+        checkLossGradients(l, student: s, teacher: t, "ab")
     }
 
     func testFSP() throws {
         let (l, s, t) = try method("fsp", ["student": "a,b", "teacher": "c,d"], [[2, 2, 4, 4], [2, 3, 2, 2]], [[2, 2, 2, 2], [2, 3, 2, 2]])
-        checkFeatureLossGradients(l, student: s, teacher: t, scale: 100, "fsp")
+        checkLossGradients(l, student: s, teacher: t, scale: 100, "fsp")
     }
 
     func testFactorTransfer() throws {
@@ -45,10 +45,10 @@ final class FeatureGradientTests: XCTestCase {
         // Here the translator runs in eval mode (batch norm with running statistics).
         let (l, s, t) = try method("ft", ["student": "a", "teacher": "b", "p": "2"], [[2, 2, 4, 4]], [[2, 4, 2, 2]])
         l.adapters!.eval()
-        checkFeatureLossGradients(l, student: s, teacher: t, scale: 100, eps: 3e-3, "ft (p = 2)")
+        checkLossGradients(l, student: s, teacher: t, scale: 100, eps: 3e-3, "ft (p = 2)")
         let (l1, s1, t1) = try method("ft", ["student": "a", "teacher": "b"], [[2, 2, 4, 4]], [[2, 4, 2, 2]])
         l1.adapters!.eval()
-        checkFeatureLossGradients(l1, student: s1, teacher: t1, scale: 10, eps: 3e-3, "ft (p = 1)")
+        checkLossGradients(l1, student: s1, teacher: t1, scale: 10, eps: 3e-3, "ft (p = 1)")
     }
 
     func testParaphraserStage() throws {
@@ -57,7 +57,7 @@ final class FeatureGradientTests: XCTestCase {
         let params = stage.modules[0].namedParameters()
         let saved = params.map { $0.parameter.value.detached() }
         defer { for (p, v) in zip(params, saved) { p.parameter.value = v } }
-        let teacher = seededFeature([2, 2, 2, 2], seed: 9)
+        let teacher = seeded([2, 2, 2, 2], seed: 9)
         // the teacher feature is a constant of the stage; only the paraphraser trains
         let failures = GradientCheck.firstOrder(saved, eps: 3e-3) { xs in
             for (j, p) in params.enumerated() { p.parameter.value = xs[j] }
@@ -68,16 +68,16 @@ final class FeatureGradientTests: XCTestCase {
 
     func testVID() throws {
         let (l, s, t) = try method("vid", ["student": "a", "teacher": "b"], [[2, 2, 4, 4]], [[2, 3, 2, 2]])
-        checkFeatureLossGradients(l, student: s, teacher: t, scale: 10, "vid")
+        checkLossGradients(l, student: s, teacher: t, scale: 10, "vid")
     }
 
     func testNST() throws {
         let (l, s, t) = try method("nst", ["student": "a", "teacher": "b"], [[2, 2, 2, 2]], [[2, 3, 2, 2]])
-        checkFeatureLossGradients(l, student: s, teacher: t, scale: 10, "nst")
+        checkLossGradients(l, student: s, teacher: t, scale: 10, "nst")
     }
 
     func testPKT() throws {
         let (l, s, t) = try method("pkt", ["student": "a", "teacher": "b"], [[3, 2, 1, 2]], [[3, 5]])
-        checkFeatureLossGradients(l, student: s, teacher: t, scale: 100, "pkt")
+        checkLossGradients(l, student: s, teacher: t, scale: 100, "pkt")
     }
 }

@@ -91,8 +91,8 @@ final class FeatureSetupTests: XCTestCase {
             XCTAssertGreaterThan(adapters.parameterCount(), 0, m)
             let objective = try Objective([(m, 1, loss)])
             XCTAssertTrue(objective.adapters.first === adapters, m)
-            let student = seededFeature(s, seed: 1).requiringGradient()
-            objective(featureBatch([student], [seededFeature(t, seed: 2)])).backward()
+            let student = seeded(s, seed: 1).requiringGradient()
+            objective(featureBatch([student], [seeded(t, seed: 2)])).backward()
             XCTAssertNotNil(student.gradient, m)
             for (path, p) in adapters.namedParameters() {
                 let g = try XCTUnwrap(p.gradient, "\(m): \(path) got no gradient")
@@ -131,8 +131,8 @@ final class FeatureSetupTests: XCTestCase {
             XCTAssertEqual(stages[0].student, scope, m)
             XCTAssertEqual(stages[0].epochs, epochs, m)
             if m != "ft", m != "fsp" { XCTAssertTrue(stages[0].modules.first === loss.adapters, m) }
-            let student = s.prefix(n).enumerated().map { seededFeature($1, seed: UInt64($0)) }
-            let teacher = t.prefix(n).enumerated().map { seededFeature($1, seed: UInt64(10 + $0)) }
+            let student = s.prefix(n).enumerated().map { seeded($1, seed: UInt64($0)) }
+            let teacher = t.prefix(n).enumerated().map { seeded($1, seed: UInt64(10 + $0)) }
             // Apart from FT's paraphraser stage, a stage optimises the method's own loss.
             if m != "ft" {
                 XCTAssertEqual(stages[0].loss(featureBatch(student, teacher)).item, loss.loss(featureBatch(student, teacher)).item, accuracy: 1e-6, m)
@@ -149,7 +149,7 @@ final class FeatureSetupTests: XCTestCase {
         let teacher = Sequential(Conv2d(1, 3, kernel: 3, padding: 1, using: &g), Tanh())
         let loss = try preparedMethod("fitnet", ["student": "0", "teacher": "1"], student: [[4, 2, 4, 4]], teacher: [[4, 3, 4, 4]])
         let stage = try XCTUnwrap((loss as? MultiStageDistillationLoss)?.preTrainingStages().first)
-        let x = seededFeature([4, 1, 4, 4], seed: 6)
+        let x = seeded([4, 1, 4, 4], seed: 6)
         let tf = try withoutGradients { try teacher.forward(x, capturing: [FeatureTap(path: "1")]).features }
         var first: Float = 0, last: Float = 0
         for step in 0..<60 {

@@ -174,3 +174,58 @@ func seeded(_ shape: [Int], _ lo: Float = -1, _ hi: Float = 1, seed: UInt64) -> 
     return Tensor.uniform(shape, low: lo, high: hi, using: &g)
 }
 
+/// A batch carrying only features and, for CRD, dataset rows: logits are [1, 1] zeros and there
+/// are no labels (no feature or relation loss reads either).
+func featureBatch(_ student: [Tensor], _ teacher: [Tensor], indices: [Int] = []) -> DistillationBatch {
+    DistillationBatch(studentLogits: Tensor.zeros([1, 1]), teacherLogits: Tensor.zeros([1, 1]),
+                      studentFeatures: student, teacherFeatures: teacher, labels: IntTensor([]), indices: indices)
+}
+
+/// Builds a registry method and prepares it for the given shapes.
+func preparedMethod(_ name: String, _ options: [String: String], student: [[Int]], teacher: [[Int]]) throws -> DistillationLoss {
+    let loss = try MethodRegistry.make(name, options: options)
+    try loss.prepare(studentShapes: student, teacherShapes: teacher)
+    return loss
+}
+
+// MARK: - Gradients of a distillation loss
+
+/// Finite-difference check (`GradientCheck.firstOrder`, central differences with step `eps`,
+/// |analytic − numeric| ≤ atol + rtol·|numeric|) of a distillation loss with respect to the student
+/// features and every adapter parameter; teacher features are constants. The loss is evaluated on
+/// `featureBatch(student, teacher, indices:)`, through `evaluate` when given, and multiplied by
+/// `scale` (so small gradients are not hidden by `atol`). Adapter parameters are restored
+/// afterwards. A failure names up to six mismatched inputs ("student[0]", adapter paths).
+func checkLossGradients(_ loss: DistillationLoss, student: [Tensor], teacher: [Tensor], indices: [Int] = [], scale: Float = 1,
+                        eps: Float = 1e-2, atol: Float = 2e-3, rtol: Float = 2e-2, _ what: String,
+                        file: StaticString = #filePath, line: UInt = #line,
+                        evaluate: ((DistillationBatch) -> Tensor)? = nil) {
+    let params = loss.adapters?.namedParameters() ?? []
+    let saved = params.map { $0.parameter.value.detached() }
+    defer { for (p, v) in zip(params, saved) { p.parameter.value = v } }
+    let ns = student.count
+    let failures = GradientCheck.firstOrder(student + saved, eps: eps, atol: atol, rtol: rtol) { xs in
+        for (k, p) in params.enumerated() { p.parameter.value = xs[ns + k] }
+        let b = featureBatch(Array(xs[..<ns]), teacher, indices: indices)
+        let l = evaluate?(b) ?? loss.loss(b)
+        return scale == 1 ? l : l * scale
+    }
+    let names = (0..<ns).map { "student[\($0)]" } + params.map(\.path)
+    XCTAssertTrue(failures.isEmpty, "\(what): \(failures.count) mismatches, e.g. \(failures.prefix(6).map { "\(names[$0.input]) \($0)" })",
+                  file: file, line: line)
+}
+
+/// One backward pass of `loss` (or `evaluate`) on detached copies of the student features:
+/// the loss value, its gradient with respect to each student feature (zeros where none arrived),
+/// and the adapters' parameter gradients by path. Adapter gradients are zeroed first.
+func backpropagate(_ loss: DistillationLoss, student: [Tensor], teacher: [Tensor], indices: [Int] = [],
+                   evaluate: ((DistillationBatch) -> Tensor)? = nil) -> (value: Float, student: [Tensor], params: [String: Tensor]) {
+    loss.adapters?.zeroGradients()
+    let leaves = student.map { $0.detached().requiringGradient() }
+    let b = featureBatch(leaves, teacher, indices: indices)
+    let l = evaluate?(b) ?? loss.loss(b)
+    l.backward()
+    var params: [String: Tensor] = [:]
+    for (p, x) in loss.adapters?.namedParameters() ?? [] { if let g = x.gradient { params[p] = g } }
+    return (l.item, leaves.map { $0.gradient ?? Tensor.zeros($0.shape) }, params)
+}
