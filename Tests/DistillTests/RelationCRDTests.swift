@@ -5,35 +5,34 @@ import DistillNN
 
 /// CRD: golden loss, gradients, Z and memory update against PyTorch; sampling, state, refusals.
 final class RelationCRDTests: XCTestCase {
-    typealias Fx = RelationFixture
+    let fx = JSONFixture.relation
 
     /// The fixture's CRD with its embeddings and banks loaded (Z unset).
     func fixtureLoss() throws -> (ContrastiveRepresentationLoss, Tensor, Tensor, [Int], IntTensor) {
-        let s = try Fx.tensor("crd.s"), t = try Fx.tensor("crd.t")
-        guard let n = try Fx.value("crd.dataset_size") as? Int, let d = try Fx.value("crd.feat_dim") as? Int,
-              let k = try Fx.value("crd.nce_k") as? Int else { throw Fx.Missing(key: "crd.dataset_size/feat_dim/nce_k") }
+        let s = try fx.tensor("crd.s"), t = try fx.tensor("crd.t")
+        let n = try fx.int("crd.dataset_size"), d = try fx.int("crd.feat_dim"), k = try fx.int("crd.nce_k")
         let loss = try MethodRegistry.make("crd", options: ["student": "s", "teacher": "t", "feat_dim": "\(d)", "nce_k": "\(k)",
                                                             "dataset_size": "\(n)"]) as! ContrastiveRepresentationLoss
         try loss.prepare(studentShapes: [s.shape], teacherShapes: [t.shape])
-        try loss.adapters!.loadStateDict(try Fx.tensors("crd.state"))
-        loss.setMemory(student: try Fx.tensor("crd.memory_student"), teacher: try Fx.tensor("crd.memory_teacher"))
-        return (loss, s, t, try Fx.ints("crd.rows"), try Fx.intMatrix("crd.contrast"))
+        try loss.adapters!.loadStateDict(try fx.tensorDict("crd.state"))
+        loss.setMemory(student: try fx.tensor("crd.memory_student"), teacher: try fx.tensor("crd.memory_teacher"))
+        return (loss, s, t, try fx.ints("crd.rows"), try fx.intMatrix("crd.contrast"))
     }
 
     func testCRDMatchesPyTorch() throws {
         let (loss, s, t, rows, contrast) = try fixtureLoss()
-        let r = RelationCheck.backward(loss, student: [s], teacher: [t], indices: rows) { b in
+        let r = backpropagate(loss, student: [s], teacher: [t], indices: rows) { b in
             loss.loss(student: b.studentFeatures[0], teacher: b.teacherFeatures[0], rows: rows, contrast: contrast)
         }
-        XCTAssertEqual(r.value, try Fx.float("crd.loss"), accuracy: 1e-4 * r.value)
-        XCTAssertEqual(loss.normalizers.student, try Fx.float("crd.z_student"), accuracy: 1e-4 * loss.normalizers.student)
-        XCTAssertEqual(loss.normalizers.teacher, try Fx.float("crd.z_teacher"), accuracy: 1e-4 * loss.normalizers.teacher)
-        RelationCheck.close(r.student[0], try Fx.tensor("crd.grad_s"), rtol: 1e-3, atol: 1e-4, "crd ∂/∂s")
-        for (name, g) in try Fx.tensors("crd.grads") {
-            RelationCheck.close(r.params[name] ?? Tensor.zeros(g.shape), g, rtol: 1e-3, atol: 1e-4, "crd ∂/∂\(name)")
+        XCTAssertEqual(r.value, try fx.number("crd.loss"), accuracy: 1e-4 * r.value)
+        XCTAssertEqual(loss.normalizers.student, try fx.number("crd.z_student"), accuracy: 1e-4 * loss.normalizers.student)
+        XCTAssertEqual(loss.normalizers.teacher, try fx.number("crd.z_teacher"), accuracy: 1e-4 * loss.normalizers.teacher)
+        assertClose(r.student[0], try fx.tensor("crd.grad_s"), rtol: 1e-3, atol: 1e-4, "crd ∂/∂s")
+        for (name, g) in try fx.tensorDict("crd.grads") {
+            assertClose(r.params[name] ?? Tensor.zeros(g.shape), g, rtol: 1e-3, atol: 1e-4, "crd ∂/∂\(name)")
         }
-        RelationCheck.close(loss.studentMemory!, try Fx.tensor("crd.memory_student_after"), atol: 1e-5, "student bank after update")
-        RelationCheck.close(loss.teacherMemory!, try Fx.tensor("crd.memory_teacher_after"), atol: 1e-5, "teacher bank after update")
+        assertClose(loss.studentMemory!, try fx.tensor("crd.memory_student_after"), atol: 1e-5, "student bank after update")
+        assertClose(loss.teacherMemory!, try fx.tensor("crd.memory_teacher_after"), atol: 1e-5, "teacher bank after update")
     }
 
     func testCRDGradients() throws {
@@ -42,10 +41,9 @@ final class RelationCRDTests: XCTestCase {
         loss.updatesMemory = false
         _ = loss.loss(student: s, teacher: t, rows: rows, contrast: contrast)
         // the fixture's τ = 0.07 makes the loss steep: small steps
-        let failures = RelationCheck.gradients(loss, student: [s], teacher: [t], indices: rows, eps: 1e-3, atol: 5e-3, rtol: 2e-2) { b in
+        checkLossGradients(loss, student: [s], teacher: [t], indices: rows, eps: 1e-3, atol: 5e-3, rtol: 2e-2, "crd") { b in
             loss.loss(student: b.studentFeatures[0], teacher: b.teacherFeatures[0], rows: rows, contrast: contrast)
         }
-        XCTAssertEqual(failures, [])
     }
 
     func testNegativeSamplingIsSeededAndAvoidsTheAnchor() throws {
@@ -66,7 +64,7 @@ final class RelationCRDTests: XCTestCase {
     }
 
     func testStateRoundTripGivesTheSameNextStep() throws {
-        let s = RelationCheck.seeded([3, 4], seed: 11), t = RelationCheck.seeded([3, 5], seed: 12)
+        let s = seeded([3, 4], seed: 11), t = seeded([3, 5], seed: 12)
         func make() throws -> ContrastiveRepresentationLoss {
             let l = try ContrastiveRepresentationLoss(studentTap: FeatureTap(path: "s"), teacherTap: FeatureTap(path: "t"), featureDim: 3, negatives: 4, seed: 5)
             try l.prepare(studentShapes: [s.shape], teacherShapes: [t.shape])
@@ -75,16 +73,16 @@ final class RelationCRDTests: XCTestCase {
         }
         let a = try make()
         XCTAssertEqual(a.lossState.keys.sorted(), ["memory_student", "memory_teacher", "normalizers", "rng"])
-        _ = a.loss(RelationCheck.batch(student: [s], teacher: [t], indices: [1, 4, 9]))
+        _ = a.loss(featureBatch([s], [t], indices: [1, 4, 9]))
         let saved = a.lossState
         XCTAssertEqual(saved["memory_student"]!.shape, [10, 3])
         XCTAssertGreaterThan(saved["normalizers"]!.scalars[0], 0)
-        let next = a.loss(RelationCheck.batch(student: [s], teacher: [t], indices: [2, 4, 7])).item
+        let next = a.loss(featureBatch([s], [t], indices: [2, 4, 7])).item
 
         let b = try make()
         try b.adapters!.loadStateDict(a.adapters!.stateDict())
         try b.loadLossState(saved)
-        XCTAssertEqual(b.loss(RelationCheck.batch(student: [s], teacher: [t], indices: [2, 4, 7])).item, next)
+        XCTAssertEqual(b.loss(featureBatch([s], [t], indices: [2, 4, 7])).item, next)
         XCTAssertEqual(b.lossState["memory_teacher"]!.scalars, a.lossState["memory_teacher"]!.scalars)
 
         var broken = saved

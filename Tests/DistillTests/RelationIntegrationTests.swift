@@ -11,7 +11,7 @@ final class RelationIntegrationTests: XCTestCase {
     func models() throws -> (teacher: Module, student: Module, x: Tensor) {
         let teacher = try ModelZoo.make("cnn:6x8,fc=12", input: input, seed: 1).eval()
         let student = try ModelZoo.make("cnn:3x4,fc=6", input: input, seed: 2)
-        return (teacher, student, RelationCheck.seeded([4, 1, 8, 8], seed: 3))
+        return (teacher, student, seeded([4, 1, 8, 8], seed: 3))
     }
 
     func batch(_ loss: DistillationLoss, _ teacher: Module, _ student: Module, _ x: Tensor) throws -> DistillationBatch {

@@ -5,24 +5,24 @@ import DistillNN
 
 /// sp, rkd and cc: PyTorch golden values, finite-difference gradients, option and shape refusals.
 final class RelationLossTests: XCTestCase {
-    typealias Fx = RelationFixture
+    let fx = JSONFixture.relation
 
     // MARK: sp
 
     func testSimilarityPreservingMatchesPyTorch() throws {
         let loss = try MethodRegistry.make("sp", options: ["student": "a, b", "teacher": "c,d"])
-        let s = [try Fx.tensor("sp.s0"), try Fx.tensor("sp.s1")], t = [try Fx.tensor("sp.t0"), try Fx.tensor("sp.t1")]
+        let s = [try fx.tensor("sp.s0"), try fx.tensor("sp.s1")], t = [try fx.tensor("sp.t0"), try fx.tensor("sp.t1")]
         try loss.prepare(studentShapes: s.map(\.shape), teacherShapes: t.map(\.shape))
-        let r = RelationCheck.backward(loss, student: s, teacher: t)
-        XCTAssertEqual(r.value, try Fx.float("sp.loss"), accuracy: 1e-5)
-        RelationCheck.close(r.student[0], try Fx.tensor("sp.grad_s0"), "sp ∂/∂s0")
-        RelationCheck.close(r.student[1], try Fx.tensor("sp.grad_s1"), "sp ∂/∂s1")
+        let r = backpropagate(loss, student: s, teacher: t)
+        XCTAssertEqual(r.value, try fx.number("sp.loss"), accuracy: 1e-5)
+        assertClose(r.student[0], try fx.tensor("sp.grad_s0"), "sp ∂/∂s0")
+        assertClose(r.student[1], try fx.tensor("sp.grad_s1"), "sp ∂/∂s1")
     }
 
     func testSimilarityPreservingGradients() throws {
         let loss = try SimilarityPreservingLoss(studentTaps: [FeatureTap(path: "x")], teacherTaps: [FeatureTap(path: "y")])
-        let s = RelationCheck.seeded([3, 2, 2], seed: 1), t = RelationCheck.seeded([3, 5], seed: 2)
-        XCTAssertEqual(RelationCheck.gradients(loss, student: [s], teacher: [t], eps: 3e-3), [])
+        let s = seeded([3, 2, 2], seed: 1), t = seeded([3, 5], seed: 2)
+        checkLossGradients(loss, student: [s], teacher: [t], eps: 3e-3, "sp")
     }
 
     func testSimilarityPreservingRefusesBatchMismatchNamingBoth() throws {
@@ -66,27 +66,27 @@ final class RelationLossTests: XCTestCase {
 
     func testRKDMatchesPyTorch() throws {
         let loss = try MethodRegistry.make("rkd", options: ["student": "s", "teacher": "t"])
-        let s = try Fx.tensor("rkd.s"), t = try Fx.tensor("rkd.t")
+        let s = try fx.tensor("rkd.s"), t = try fx.tensor("rkd.t")
         try loss.prepare(studentShapes: [s.shape], teacherShapes: [t.shape])
-        let r = RelationCheck.backward(loss, student: [s], teacher: [t])
-        XCTAssertEqual(r.value, try Fx.float("rkd.loss"), accuracy: 1e-4)
-        RelationCheck.close(r.student[0], try Fx.tensor("rkd.grad_s"), rtol: 1e-3, atol: 1e-4, "rkd ∂/∂s")
+        let r = backpropagate(loss, student: [s], teacher: [t])
+        XCTAssertEqual(r.value, try fx.number("rkd.loss"), accuracy: 1e-4)
+        assertClose(r.student[0], try fx.tensor("rkd.grad_s"), rtol: 1e-3, atol: 1e-4, "rkd ∂/∂s")
         let d = RelationalKDLoss(studentTap: FeatureTap(path: "s"), teacherTap: FeatureTap(path: "t"), distanceWeight: 1, angleWeight: 0)
-        XCTAssertEqual(d.loss(RelationCheck.batch(student: [s], teacher: [t])).item, try Fx.float("rkd.distance"), accuracy: 1e-5)
+        XCTAssertEqual(d.loss(featureBatch([s], [t])).item, try fx.number("rkd.distance"), accuracy: 1e-5)
         let a = RelationalKDLoss(studentTap: FeatureTap(path: "s"), teacherTap: FeatureTap(path: "t"), distanceWeight: 0, angleWeight: 1)
-        XCTAssertEqual(a.loss(RelationCheck.batch(student: [s], teacher: [t])).item, try Fx.float("rkd.angle"), accuracy: 1e-5)
+        XCTAssertEqual(a.loss(featureBatch([s], [t])).item, try fx.number("rkd.angle"), accuracy: 1e-5)
     }
 
     func testRKDGradients() {
         let loss = RelationalKDLoss(studentTap: FeatureTap(path: "s"), teacherTap: FeatureTap(path: "t"), distanceWeight: 1, angleWeight: 2)
-        let s = RelationCheck.seeded([4, 3], seed: 3), t = RelationCheck.seeded([4, 2], -2, 2, seed: 4)
-        XCTAssertEqual(RelationCheck.gradients(loss, student: [s], teacher: [t], eps: 2e-3, atol: 3e-3), [])
+        let s = seeded([4, 3], seed: 3), t = seeded([4, 2], -2, 2, seed: 4)
+        checkLossGradients(loss, student: [s], teacher: [t], eps: 2e-3, atol: 3e-3, "rkd")
     }
 
     func testRKDOnOneExampleIsZero() {
         let loss = RelationalKDLoss(studentTap: FeatureTap(path: "s"), teacherTap: FeatureTap(path: "t"))
-        let s = RelationCheck.seeded([1, 3], seed: 5).requiringGradient()
-        let l = loss.loss(RelationCheck.batch(student: [s], teacher: [RelationCheck.seeded([1, 2], seed: 6)]))
+        let s = seeded([1, 3], seed: 5).requiringGradient()
+        let l = loss.loss(featureBatch([s], [seeded([1, 2], seed: 6)]))
         XCTAssertEqual(l.item, 0)
         l.backward()
         XCTAssertEqual(s.gradient?.scalars ?? [0, 0, 0], [0, 0, 0])
@@ -98,14 +98,14 @@ final class RelationLossTests: XCTestCase {
         for kernel in ["gaussian", "repdistiller"] {
             let key = "cc_" + kernel
             let loss = try MethodRegistry.make("cc", options: ["student": "s", "teacher": "t", "kernel": kernel, "feat_dim": "3"])
-            let s = try Fx.tensor(key + ".s"), t = try Fx.tensor(key + ".t")
+            let s = try fx.tensor(key + ".s"), t = try fx.tensor(key + ".t")
             try loss.prepare(studentShapes: [s.shape], teacherShapes: [t.shape])
-            try loss.adapters!.loadStateDict(try Fx.tensors(key + ".state"))
-            let r = RelationCheck.backward(loss, student: [s], teacher: [t])
-            XCTAssertEqual(r.value, try Fx.float(key + ".loss"), accuracy: 1e-5 * max(1, r.value), kernel)
-            RelationCheck.close(r.student[0], try Fx.tensor(key + ".grad_s"), rtol: 1e-3, atol: 1e-5, "\(kernel) ∂/∂s")
-            for (name, g) in try Fx.tensors(key + ".grads") {
-                RelationCheck.close(r.params[name] ?? Tensor.zeros(g.shape), g, rtol: 1e-3, atol: 1e-5, "\(kernel) ∂/∂\(name)")
+            try loss.adapters!.loadStateDict(try fx.tensorDict(key + ".state"))
+            let r = backpropagate(loss, student: [s], teacher: [t])
+            XCTAssertEqual(r.value, try fx.number(key + ".loss"), accuracy: 1e-5 * max(1, r.value), kernel)
+            assertClose(r.student[0], try fx.tensor(key + ".grad_s"), rtol: 1e-3, atol: 1e-5, "\(kernel) ∂/∂s")
+            for (name, g) in try fx.tensorDict(key + ".grads") {
+                assertClose(r.params[name] ?? Tensor.zeros(g.shape), g, rtol: 1e-3, atol: 1e-5, "\(kernel) ∂/∂\(name)")
             }
         }
     }
@@ -113,10 +113,10 @@ final class RelationLossTests: XCTestCase {
     func testCorrelationCongruenceGradients() throws {
         for kernel in CorrelationCongruenceLoss.Kernel.allCases {
             let loss = CorrelationCongruenceLoss(studentTap: FeatureTap(path: "s"), teacherTap: FeatureTap(path: "t"), kernel: kernel, featureDim: 2, seed: 3)
-            let s = RelationCheck.seeded([3, 2, 2], seed: 7), t = RelationCheck.seeded([3, 3], seed: 8)
+            let s = seeded([3, 2, 2], seed: 7), t = seeded([3, 3], seed: 8)
             try loss.prepare(studentShapes: [s.shape], teacherShapes: [t.shape])
             XCTAssertEqual(loss.adapters?.namedParameters().map(\.path), ["embed_s.weight", "embed_s.bias", "embed_t.weight", "embed_t.bias"])
-            XCTAssertEqual(RelationCheck.gradients(loss, student: [s], teacher: [t], eps: 3e-3), [], "\(kernel)")
+            checkLossGradients(loss, student: [s], teacher: [t], eps: 3e-3, "cc \(kernel)")
         }
     }
 

@@ -10,23 +10,23 @@ import FoundationXML
 /// All-pairs MI distillation: PyTorch golden values for every λ mode, gradients, λ constraints,
 /// shape refusals, and the λ graph SVG.
 final class RelationMITests: XCTestCase {
-    typealias Fx = RelationFixture
+    let fx = JSONFixture.relation
     let teacherPaths = "layer1,layer2,fc:input", studentPaths = "block1,block2,head:input"
 
     func fixtureFeatures() throws -> (students: [Tensor], teachers: [Tensor]) {
-        ((0..<3).map { try! Fx.tensor("mi.students.\($0)") }, (0..<3).map { try! Fx.tensor("mi.teachers.\($0)") })
+        ((0..<3).map { try! fx.tensor("mi.students.\($0)") }, (0..<3).map { try! fx.tensor("mi.teachers.\($0)") })
     }
 
     /// An `mi` loss prepared on the fixture's shapes with its regressor weights loaded.
     func fixtureLoss(_ mode: String) throws -> MutualInformationLoss {
-        _ = try Fx.value("mi.students.2")
+        _ = try fx.value("mi.students.2")
         let (s, t) = try fixtureFeatures()
         let loss = try MethodRegistry.make("mi", options: ["student": studentPaths, "teacher": teacherPaths, "lambda": mode]) as! MutualInformationLoss
         try loss.prepare(studentShapes: s.map(\.shape), teacherShapes: t.map(\.shape))
-        var state = try Fx.tensors("mi.state")
+        var state = try fx.tensorDict("mi.state")
         let own = Set(loss.adapters!.stateDict().keys)
         state = state.filter { own.contains($0.key) }
-        if mode == "learned" { state["lambda_logits"] = try Fx.tensor("mi.lambda_logits") }
+        if mode == "learned" { state["lambda_logits"] = try fx.tensor("mi.lambda_logits") }
         try loss.adapters!.loadStateDict(state)
         return loss
     }
@@ -35,18 +35,18 @@ final class RelationMITests: XCTestCase {
         let (s, t) = try fixtureFeatures()
         for mode in ["pairwise", "all", "learned"] {
             let loss = try fixtureLoss(mode)
-            RelationCheck.close(loss.lambdaMatrix, try Fx.tensor("mi.\(mode).lambda"), atol: 1e-6, "\(mode) λ")
-            let r = RelationCheck.backward(loss, student: s, teacher: t)
-            XCTAssertEqual(r.value, try Fx.float("mi.\(mode).loss"), accuracy: 1e-4, mode)
+            assertClose(loss.lambdaMatrix, try fx.tensor("mi.\(mode).lambda"), atol: 1e-6, "\(mode) λ")
+            let r = backpropagate(loss, student: s, teacher: t)
+            XCTAssertEqual(r.value, try fx.number("mi.\(mode).loss"), accuracy: 1e-4, mode)
             for j in 0..<3 {
-                RelationCheck.close(r.student[j], try Fx.tensor("mi.\(mode).grad_students.\(j)"), rtol: 1e-3, atol: 1e-6, "\(mode) ∂/∂s\(j)")
+                assertClose(r.student[j], try fx.tensor("mi.\(mode).grad_students.\(j)"), rtol: 1e-3, atol: 1e-6, "\(mode) ∂/∂s\(j)")
             }
-            let expected = try Fx.tensors("mi.\(mode).grads")
+            let expected = try fx.tensorDict("mi.\(mode).grads")
             for (name, g) in expected {
-                RelationCheck.close(r.params[name] ?? Tensor.zeros(g.shape), g, rtol: 1e-3, atol: 1e-6, "\(mode) ∂/∂\(name)")
+                assertClose(r.params[name] ?? Tensor.zeros(g.shape), g, rtol: 1e-3, atol: 1e-6, "\(mode) ∂/∂\(name)")
             }
             if mode == "learned" {
-                RelationCheck.close(r.params["lambda_logits"] ?? Tensor.zeros([3, 3]), try Fx.tensor("mi.learned.grad_lambda_logits"),
+                assertClose(r.params["lambda_logits"] ?? Tensor.zeros([3, 3]), try fx.tensor("mi.learned.grad_lambda_logits"),
                                     rtol: 1e-3, atol: 1e-6, "∂/∂λ logits")
             }
             // pairwise builds only the diagonal pairs
@@ -57,7 +57,7 @@ final class RelationMITests: XCTestCase {
     func testPerPairNLLMatchesPyTorch() throws {
         let (s, t) = try fixtureFeatures()
         let loss = try fixtureLoss("all")
-        let nll = try Fx.tensor("mi.all.nll")
+        let nll = try fx.tensor("mi.all.nll")
         for i in 0..<3 {
             for j in 0..<3 {
                 let plan = loss.plans[i][j]!
@@ -68,20 +68,20 @@ final class RelationMITests: XCTestCase {
 
     func testGradientsWithRespectToFeaturesAndAdapters() throws {
         // maps with a spatial mismatch both ways, and a vector: every kind of pair, small sizes
-        let s = [RelationCheck.seeded([2, 2, 2, 2], seed: 21), RelationCheck.seeded([2, 2], seed: 22)]
-        let t = [RelationCheck.seeded([2, 2, 1, 1], seed: 23), RelationCheck.seeded([2, 1, 4, 4], seed: 24), RelationCheck.seeded([2, 3], seed: 25)]
+        let s = [seeded([2, 2, 2, 2], seed: 21), seeded([2, 2], seed: 22)]
+        let t = [seeded([2, 2, 1, 1], seed: 23), seeded([2, 1, 4, 4], seed: 24), seeded([2, 3], seed: 25)]
         let loss = try MutualInformationLoss(studentTaps: [FeatureTap(path: "a"), FeatureTap(path: "b")],
                                              teacherTaps: [FeatureTap(path: "x"), FeatureTap(path: "y"), FeatureTap(path: "z")],
                                              lambda: .learned, initialVariance: 0.5, seed: 4)
         try loss.prepare(studentShapes: s.map(\.shape), teacherShapes: t.map(\.shape))
         // move the λ logits off zero so the softmax gradient is generic
-        loss.adapters!.namedParameters().first { $0.path == "lambda_logits" }!.parameter.value = RelationCheck.seeded([3, 2], seed: 26)
-        XCTAssertEqual(RelationCheck.gradients(loss, student: s, teacher: t, eps: 3e-3, atol: 3e-3), [])
+        loss.adapters!.namedParameters().first { $0.path == "lambda_logits" }!.parameter.value = seeded([3, 2], seed: 26)
+        checkLossGradients(loss, student: s, teacher: t, eps: 3e-3, atol: 3e-3, "mi learned")
     }
 
     func testLambdaColumnsSumToOneAndLearnedLambdaTrains() throws {
-        let s = [RelationCheck.seeded([2, 3], seed: 31), RelationCheck.seeded([2, 2], seed: 32)]
-        let t = [RelationCheck.seeded([2, 2], seed: 33), RelationCheck.seeded([2, 4], seed: 34), RelationCheck.seeded([2, 1], seed: 35)]
+        let s = [seeded([2, 3], seed: 31), seeded([2, 2], seed: 32)]
+        let t = [seeded([2, 2], seed: 33), seeded([2, 4], seed: 34), seeded([2, 1], seed: 35)]
         for mode in MutualInformationLoss.LambdaMode.allCases {
             let st = mode == .pairwise ? Array(s.prefix(2)) : s
             let tt = mode == .pairwise ? Array(t.prefix(2)) : t
@@ -94,7 +94,7 @@ final class RelationMITests: XCTestCase {
             XCTAssertTrue(lam.scalars.allSatisfy { $0 >= 0 })
             if mode == .learned {
                 let logits = loss.adapters!.namedParameters().first { $0.path == "lambda_logits" }!.parameter
-                let r = RelationCheck.backward(loss, student: st, teacher: tt)
+                let r = backpropagate(loss, student: st, teacher: tt)
                 let g = r.params["lambda_logits"]
                 XCTAssertNotNil(g)
                 XCTAssertGreaterThan(g!.scalars.map(abs).max()!, 1e-4)
