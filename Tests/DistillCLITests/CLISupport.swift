@@ -16,25 +16,26 @@ enum CLI {
 
     final class Marker {}
 
-    static func start(_ args: [String], stdout: FileHandle? = nil) throws -> Process {
+    /// A `distill` process with the given arguments, two kernel threads, not yet started.
+    static func process(_ args: [String]) -> Process {
         let p = Process()
         p.executableURL = binary
         p.arguments = args
         var env = ProcessInfo.processInfo.environment
         env["DISTILL_NUM_THREADS"] = "2"
         p.environment = env
+        return p
+    }
+
+    static func start(_ args: [String], stdout: FileHandle? = nil) throws -> Process {
+        let p = process(args)
         if let stdout { p.standardOutput = stdout; p.standardError = stdout }
         try p.run()
         return p
     }
 
     static func run(_ args: [String], timeout: TimeInterval = 120) throws -> Result {
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["DISTILL_NUM_THREADS"] = "2"
-        p.environment = env
+        let p = process(args)
         let tmp = try temporaryDirectory()
         let outURL = tmp.appendingPathComponent("stdout"), errURL = tmp.appendingPathComponent("stderr")
         FileManager.default.createFile(atPath: outURL.path, contents: nil)
