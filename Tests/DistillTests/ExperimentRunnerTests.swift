@@ -63,6 +63,33 @@ final class ExperimentRunnerTests: XCTestCase {
         XCTAssertEqual(r2.seeds.map(\.studentDistilled.test), r.seeds.map(\.studentDistilled.test))
     }
 
+    func testMutualInformationExperimentDrawsItsLambdaGraph() throws {
+        try XCTSkipUnless(Self.hasFashionMNIST, "Fashion-MNIST is not installed")
+        let yaml = """
+        name: tiny-mi
+        transfer: {kind: subset, count: 300}
+        teacher:
+          model: mlp:32x32
+          train: {epochs: 1, subset: 1000}
+        student:
+          model: mlp:16x16
+          baseline: false
+          train: {epochs: 1}
+        method:
+          - {name: ce, weight: 0.5}
+          - {name: mi, weight: 0.5, student: "fc1,fc2", teacher: "fc1,fc2", lambda: learned}
+        """
+        let dir = try temporaryDirectory()
+        let runner = ExperimentRunner(config: try ExperimentConfig.parse(yaml, file: "mi.yaml"), directory: dir)
+        runner.showProgress = false
+        runner.say = { _ in }
+        try runner.run()
+        let svg = try String(contentsOf: dir.appendingPathComponent("lambda_graph_seed-0_term-1.svg"), encoding: .utf8)
+        XCTAssertTrue(svg.hasPrefix("<") && svg.contains("</svg>") && svg.contains("fc2"), svg)
+        let report = try String(contentsOf: dir.appendingPathComponent("report.md"), encoding: .utf8)
+        XCTAssertTrue(report.contains("lambda_graph_seed-0_term-1.svg"), report)
+    }
+
     func testTeacherWithAnotherClassCountIsRefusedWithBothNumbers() throws {
         var g = SeededGenerator(seed: 1)
         let teacher = ModelTeacher(Linear(4, 5, using: &g), classCount: 5)

@@ -107,6 +107,11 @@ public enum ExperimentReport {
             out += "\n\nThe bias of the omitted class is raised by the value that maximises accuracy on held-out training examples that were not in the transfer set (Hinton et al. 2015 raised the bias of the 3s by 3.5).\n"
         }
         out += "\n![learning curves](learning_curves.svg)\n\n![accuracy and agreement](accuracy_agreement.svg)\n"
+        for (k, m) in c.methods.enumerated() where m.name == "mi" {
+            for s in r.seeds {
+                out += "\n![λ graph, seed \(s.seed)](lambda_graph_seed-\(s.seed)_term-\(k).svg)\n"
+            }
+        }
         out += "\nPer-seed numbers are in `metrics.json`; every sub-run directory holds its own log, checkpoint and `metrics.json`.\n"
         return out
     }

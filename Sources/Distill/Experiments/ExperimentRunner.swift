@@ -182,6 +182,11 @@ public final class ExperimentRunner {
             let history = try trainOrReuse(scfg, model: student, train: splits.transfer, test: splits.test,
                                            dir: directory.appendingPathComponent("seed-\(seed)/student-distilled"), session: session)
             let distilled = try role(student, teacherTrain: teacherTrain, teacherTest: teacherTest, splits: splits, history: history)
+            // all-pairs mutual-information terms: draw the learned or fixed λ between the layers
+            for (k, mi) in session.losses.enumerated().compactMap({ i, l in (l as? MutualInformationLoss).map { (i, $0) } }) {
+                let svg = LambdaGraph.svg(for: mi, title: "\(config.name), seed \(seed): λ between teacher and student layers")
+                try Data(svg.utf8).write(to: directory.appendingPathComponent("lambda_graph_seed-\(seed)_term-\(k).svg"), options: .atomic)
+            }
             var bias: BiasAdjustResult? = nil
             if let b = config.biasAdjust, let v = splits.validation {
                 bias = try adjustBias(student, spec: b, validation: v, test: splits.test)
