@@ -19,6 +19,11 @@ struct Run: ParsableCommand {
             let dir = URL(fileURLWithPath: out ?? "runs/\(config.name)")
             let runner = ExperimentRunner(config: config, directory: dir)
             runner.showProgress = !quiet
+            if !config.variants.isEmpty {
+                print(ExperimentReport.markdown(try runner.runSweep()))
+                print("written to \(dir.path)/report.md")
+                return
+            }
             let result = try runner.run()
             print(ExperimentReport.markdown(result, config: config))
             print("written to \(dir.path)/report.md")

@@ -63,6 +63,44 @@ final class ExperimentRunnerTests: XCTestCase {
         XCTAssertEqual(r2.seeds.map(\.studentDistilled.test), r.seeds.map(\.studentDistilled.test))
     }
 
+    func testSweepSharesTeachersAndBaselinesAndComparesVariants() throws {
+        try XCTSkipUnless(Self.hasFashionMNIST, "Fashion-MNIST is not installed")
+        let yaml = """
+        name: tiny-sweep
+        transfer: {kind: subset, count: 300}
+        teacher:
+          model: mlp:32
+          train: {epochs: 1, subset: 1000}
+        student:
+          model: mlp:8
+          train: {epochs: 1}
+        method: hinton:temperature=4
+        variants:
+          T2: ["method=hinton:temperature=2"]
+          T8: ["method=hinton:temperature=8"]
+          bigger-teacher: ["teacher.model=mlp:48"]
+        """
+        let config = try ExperimentConfig.parse(yaml, file: "sweep.yaml")
+        XCTAssertEqual(config.variants.map(\.name), ["T2", "T8", "bigger-teacher"])
+        XCTAssertEqual(config.variants[1].config.methods, [MethodSpec(name: "hinton", options: ["temperature": "8"])])
+        let dir = try temporaryDirectory()
+        let runner = ExperimentRunner(config: config, directory: dir)
+        runner.showProgress = false
+        runner.say = { _ in }
+        let sweep = try runner.runSweep()
+        XCTAssertEqual(sweep.variants.count, 3)
+        let teachers = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("teachers").path)
+        XCTAssertEqual(teachers.count, 2, "mlp:32 is trained once for T2 and T8, mlp:48 once: \(teachers)")
+        let baselines = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("baselines").path)
+        XCTAssertEqual(baselines.count, 1, "the student alone is trained once for all variants: \(baselines)")
+        let report = try String(contentsOf: dir.appendingPathComponent("report.md"), encoding: .utf8)
+        for row in ["| T2", "| T8", "| bigger-teacher", "| student alone", "| teacher"] { XCTAssertTrue(report.contains(row), report) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("variants.svg").path))
+        XCTAssertThrowsError(try ExperimentConfig.parse(yaml + "\n  broken: [\"student.train.epochs=zero\"]\n", file: "sweep.yaml")) { e in
+            XCTAssertTrue("\(e)".contains("variant 'broken'") && "\(e)".contains("epochs"), "\(e)")
+        }
+    }
+
     func testMutualInformationExperimentDrawsItsLambdaGraph() throws {
         try XCTSkipUnless(Self.hasFashionMNIST, "Fashion-MNIST is not installed")
         let yaml = """

@@ -12,6 +12,8 @@ public struct MethodSpec: Codable, Equatable, Sendable {
     }
 
     /// Parses `hinton:temperature=20,alpha=0.9` or `kd*0.9:temperature=4` (weight after `*`).
+    /// A comma-separated item without `=` continues the previous value, so lists of tap paths
+    /// read naturally: `at:student=conv1,conv2,teacher=layer1,layer2`.
     public init(parsing text: String) throws {
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
         let head = parts[0].split(separator: "*", maxSplits: 1).map(String.init)
@@ -25,12 +27,17 @@ public struct MethodSpec: Codable, Equatable, Sendable {
         }
         options = [:]
         if parts.count == 2 {
+            var last: String? = nil
             for kv in parts[1].split(separator: ",") {
                 let p = kv.split(separator: "=", maxSplits: 1).map(String.init)
-                guard p.count == 2, !p[0].isEmpty else {
+                if p.count == 2, !p[0].isEmpty {
+                    options[p[0]] = p[1]
+                    last = p[0]
+                } else if p.count == 1, let key = last {
+                    options[key, default: ""] += "," + p[0]
+                } else {
                     throw DistillationError.badOption(method: name, option: String(kv), detail: "is not key=value")
                 }
-                options[p[0]] = p[1]
             }
         }
     }

@@ -57,7 +57,18 @@ public struct BiasAdjustSpec: Equatable, Sendable {
     public var candidates: [Float] = stride(from: 0, through: 8, by: 0.5).map { Float($0) }
 }
 
+/// One variant of a sweep: the base experiment with some keys overridden.
+public struct ExperimentVariant: Equatable, Sendable {
+    public var name: String
+    public var overrides: [String]
+    public var config: ExperimentConfig
+}
+
 /// A declarative distillation experiment, read from YAML (`distill run FILE.yaml`).
+///
+/// With `variants:` (a mapping from a variant name to a list of `key.path=value` overrides) the
+/// file describes a sweep: every variant is run as its own experiment in `DIR/variant-NAME`,
+/// teachers with identical settings are trained once and shared, and one report compares them.
 public struct ExperimentConfig: Equatable, Sendable {
     public var name: String = "experiment"
     public var data: String = "fashion-mnist"
@@ -68,6 +79,7 @@ public struct ExperimentConfig: Equatable, Sendable {
     public var student = StudentSpec()
     public var methods: [MethodSpec] = [MethodSpec(name: "hinton")]
     public var biasAdjust: BiasAdjustSpec? = nil
+    public var variants: [ExperimentVariant] = []
 
     public init() {}
 
@@ -81,6 +93,10 @@ public struct ExperimentConfig: Equatable, Sendable {
     }
 
     public static func parse(_ text: String, file: String = "<experiment>", overrides: [String] = []) throws -> ExperimentConfig {
+        try parse(text, file: file, overrides: overrides, readVariants: true)
+    }
+
+    static func parse(_ text: String, file: String, overrides: [String], readVariants: Bool) throws -> ExperimentConfig {
         let root: Node
         do {
             root = try Yams.compose(yaml: text) ?? Node.mapping(Node.Mapping([]))
@@ -107,7 +123,29 @@ public struct ExperimentConfig: Equatable, Sendable {
         c.student.train.data = c.data
         if let m = r.raw("method") { c.methods = try methods(m, file: file, reader: r) }
         if let b = try r.map("bias_adjust") { c.biasAdjust = try biasAdjust(b) }
+        let variantNode = r.raw("variants")
         try r.finish()
+        if readVariants, let v = variantNode {
+            guard case .mapping(let m) = v, !m.isEmpty else {
+                throw ExperimentError(file: file, line: v.mark.map { $0.line }, "'variants' must map variant names to lists of key.path=value overrides")
+            }
+            for (k, value) in m {
+                guard let name = k.string, !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+                    throw ExperimentError(file: file, line: k.mark.map { $0.line }, "variant names are letters, digits, '-', '_' or '.'")
+                }
+                let list: [String]
+                switch value {
+                case .scalar: list = value.string.map { $0.isEmpty ? [] : [$0] } ?? []
+                case .sequence(let items): list = items.compactMap(\.string)
+                default: throw ExperimentError(file: file, line: value.mark.map { $0.line }, "variant '\(name)' must be a list of key.path=value overrides")
+                }
+                let vc: ExperimentConfig
+                do { vc = try parse(text, file: file, overrides: overrides + list, readVariants: false) } catch {
+                    throw ExperimentError(file: file, line: k.mark.map { $0.line }, "variant '\(name)': \(error)")
+                }
+                c.variants.append(ExperimentVariant(name: name, overrides: list, config: vc))
+            }
+        }
         // everything a method can check without data: names and options
         for (i, m) in c.methods.enumerated() {
             do { _ = try MethodRegistry.make(m.name, options: m.options) } catch {

@@ -63,6 +63,57 @@ public enum ExperimentReport {
         try Data(markdown(r, config: config).utf8).write(to: dir.appendingPathComponent("report.md"), options: .atomic)
     }
 
+    /// The comparison of a sweep's variants: one row per variant (its distilled student), plus the
+    /// teacher and the student alone from the first variant that measured them.
+    public static func write(_ sweep: SweepResult, to dir: URL) throws {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys, .prettyPrinted]
+        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        try enc.encode(sweep).write(to: dir.appendingPathComponent("metrics.json"), options: .atomic)
+        try Data(markdown(sweep).utf8).write(to: dir.appendingPathComponent("report.md"), options: .atomic)
+        let names = sweep.variants.map(\.name)
+        func stat(_ f: (SeedResult) -> Double?) -> (values: [Double], errors: [Double]?) {
+            let xs = sweep.variants.map { $0.result.seeds.compactMap(f).filter(\.isFinite) }
+            return (xs.map { $0.isEmpty ? .nan : Statistics.mean($0) }, xs.contains { $0.count > 1 } ? xs.map { Statistics.sampleStd($0) } : nil)
+        }
+        let acc = stat { $0.studentDistilled.test.student.accuracy }, agr = stat { $0.studentDistilled.test.agreement }
+        let svg = SVGPlot.barChart(title: "\(sweep.name): distilled students", yLabel: "fraction", categories: names,
+                                   series: [("test accuracy", acc.values, acc.errors), ("test agreement with teacher", agr.values, agr.errors)],
+                                   yRange: 0...1)
+        try Data(svg.utf8).write(to: dir.appendingPathComponent("variants.svg"), options: .atomic)
+    }
+
+    public static func markdown(_ sweep: SweepResult) -> String {
+        var out = "# \(sweep.name)\n\n"
+        out += String(format: "%d variants; mean ± sample std over seeds. Total time %.0f s.\n\n", sweep.variants.count, sweep.seconds)
+        func ms(_ seeds: [SeedResult], _ f: (SeedResult) -> Double?, digits: Int = 4) -> String {
+            let xs = seeds.compactMap(f).filter(\.isFinite)
+            return xs.isEmpty ? "–" : MarkdownTable.meanStd(xs, digits: digits)
+        }
+        var rows: [[String]] = []
+        if let v = sweep.variants.first(where: { $0.result.seeds.contains { $0.teacher != nil } }) {
+            let s = v.result.seeds
+            rows.append(["teacher", "", ms(s, { $0.teacher?.test.student.accuracy }), ms(s, { $0.teacher.map { Double($0.testErrors) } }, digits: 1), "–", "–", "–", "–"])
+        }
+        if let v = sweep.variants.first(where: { $0.result.seeds.contains { $0.studentAlone != nil } }) {
+            let s = v.result.seeds
+            rows.append(["student alone", "", ms(s, { $0.studentAlone?.test.student.accuracy }), ms(s, { $0.studentAlone.map { Double($0.testErrors) } }, digits: 1),
+                         ms(s, { $0.studentAlone?.train.agreement }), ms(s, { $0.studentAlone?.test.agreement }),
+                         ms(s, { $0.studentAlone?.train.predictiveKL }), ms(s, { $0.studentAlone?.test.predictiveKL })])
+        }
+        for v in sweep.variants {
+            let s = v.result.seeds
+            rows.append([v.name, v.overrides.joined(separator: " "), ms(s, { $0.studentDistilled.test.student.accuracy }),
+                         ms(s, { Double($0.studentDistilled.testErrors) }, digits: 1),
+                         ms(s, { $0.studentDistilled.train.agreement }), ms(s, { $0.studentDistilled.test.agreement }),
+                         ms(s, { $0.studentDistilled.train.predictiveKL }), ms(s, { $0.studentDistilled.test.predictiveKL })])
+        }
+        out += MarkdownTable.render(header: ["variant", "settings", "test accuracy", "test errors", "agreement (train)", "agreement (test)",
+                                             "KL (train)", "KL (test)"], rows: rows)
+        out += "\n\n![variants](variants.svg)\n\nEach variant's own report is in `variant-NAME/report.md`.\n"
+        return out
+    }
+
     static func values(_ r: ExperimentResult, _ pick: (SeedResult) -> Double?) -> [Double] {
         r.seeds.compactMap(pick).filter { $0.isFinite }
     }

@@ -85,3 +85,15 @@ public struct ExperimentResult: Codable, Equatable, Sendable {
         return values.mapValues(MeanStd.init)
     }
 }
+
+/// The results of every variant of a sweep.
+public struct SweepResult: Codable, Equatable, Sendable {
+    public struct Variant: Codable, Equatable, Sendable {
+        public var name: String
+        public var overrides: [String]
+        public var result: ExperimentResult
+    }
+    public var name: String
+    public var variants: [Variant]
+    public var seconds: Double
+}

@@ -6,7 +6,9 @@ import Foundation
 /// Runs an experiment file end to end and writes its run directory:
 ///
 ///     DIR/config.json            the resolved configuration
-///     DIR/teachers/member-K/     teacher runs (or DIR/seed-S/teacher-K/ when not shared)
+///     DIR/teachers/SPEC-HASH/member-K/  teacher runs, keyed by model and training settings so
+///                                identical teachers are trained once (DIR/seed-S/teacher-K/ when
+///                                not shared between seeds)
 ///     DIR/seed-S/student-alone/  the student trained with cross-entropy alone
 ///     DIR/seed-S/student-distilled/
 ///     DIR/metrics.json           per-seed results and mean ± std over seeds
@@ -18,6 +20,11 @@ import Foundation
 public final class ExperimentRunner {
     public let config: ExperimentConfig
     public let directory: URL
+    /// Where shared teachers live (variants of a sweep share one).
+    public var teacherRoot: URL
+    /// Where students trained alone live when shared between the variants of a sweep (nil: in
+    /// `DIR/seed-S/student-alone`).
+    public var baselineRoot: URL?
     public var showProgress = true
     /// Called with one line for each stage of the experiment.
     public var say: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
@@ -25,6 +32,21 @@ public final class ExperimentRunner {
     public init(config: ExperimentConfig, directory: URL) {
         self.config = config
         self.directory = directory
+        teacherRoot = directory.appendingPathComponent("teachers")
+    }
+
+    /// A directory name for a teacher: its model spec (sanitised) and a hash of its training settings.
+    static func teacherKey(_ t: TeacherSpec) -> String { runKey(model: t.model, train: t.train) }
+
+    /// A directory name for a model and its training settings: the spec (sanitised) and a hash.
+    static func runKey(model: String, train: TrainingConfig, extra: String = "") -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        let text = model + "|" + String(decoding: (try? enc.encode(train)) ?? Data(), as: UTF8.self) + "|" + extra
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }   // FNV-1a
+        let slug = String(model.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" })
+        return "\(slug)-\(String(h, radix: 16).prefix(8))"
     }
 
     struct Splits {
@@ -103,7 +125,8 @@ public final class ExperimentRunner {
             }
             var cfg = t.train
             cfg.seed = memberSeed
-            let dir = t.shared ? directory.appendingPathComponent("teachers/member-\(m)") : directory.appendingPathComponent("seed-\(seed)/teacher-\(m)")
+            let dir = t.shared ? teacherRoot.appendingPathComponent("\(ExperimentRunner.teacherKey(t))/member-\(m)")
+                               : directory.appendingPathComponent("seed-\(seed)/teacher-\(m)")
             say("teacher member \(m + 1)/\(t.ensemble): \(t.model), seed \(memberSeed)")
             _ = try trainOrReuse(cfg, model: model, train: splits.teacherTrain, test: splits.test, dir: dir)
             return model
@@ -121,6 +144,26 @@ public final class ExperimentRunner {
 
     func errors(_ logits: Tensor, _ labels: IntTensor) -> Int {
         zip(logits.argmax(alongAxis: 1).scalars, labels.scalars).filter { $0 != $1 && $1 >= 0 }.count
+    }
+
+    /// Runs every variant of a sweep, then writes the comparison (metrics.json, report.md, plot).
+    @discardableResult
+    public func runSweep() throws -> SweepResult {
+        let start = ProgressBar.now()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var results: [SweepResult.Variant] = []
+        for (k, v) in config.variants.enumerated() {
+            say("== variant \(v.name) (\(k + 1)/\(config.variants.count)): \(v.overrides.joined(separator: " "))")
+            let runner = ExperimentRunner(config: v.config, directory: directory.appendingPathComponent("variant-\(v.name)"))
+            runner.teacherRoot = teacherRoot
+            runner.baselineRoot = directory.appendingPathComponent("baselines")
+            runner.showProgress = showProgress
+            runner.say = say
+            results.append(SweepResult.Variant(name: v.name, overrides: v.overrides, result: try runner.run()))
+        }
+        let sweep = SweepResult(name: config.name, variants: results, seconds: ProgressBar.now() - start)
+        try ExperimentReport.write(sweep, to: directory)
+        return sweep
     }
 
     /// Runs every seed and writes metrics.json, report.md and the plots.
@@ -164,8 +207,10 @@ public final class ExperimentRunner {
             if config.student.baseline {
                 say("student alone: \(config.student.model)")
                 let m = try ModelZoo.make(config.student.model, input: input, seed: seed)
-                aloneHistory = try trainOrReuse(scfg, model: m, train: splits.baselineTrain, test: splits.test,
-                                                dir: directory.appendingPathComponent("seed-\(seed)/student-alone"))
+                let dir = baselineRoot.map {
+                    $0.appendingPathComponent(ExperimentRunner.runKey(model: config.student.model, train: scfg, extra: "\(config.data)|\(config.transfer)"))
+                } ?? directory.appendingPathComponent("seed-\(seed)/student-alone")
+                aloneHistory = try trainOrReuse(scfg, model: m, train: splits.baselineTrain, test: splits.test, dir: dir)
                 alone = try role(m, teacherTrain: teacherTrain, teacherTest: teacherTest, splits: splits, history: aloneHistory)
             }
             // the distilled student: teacher outputs are cached when the transfer set is not augmented
