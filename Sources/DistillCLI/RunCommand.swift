@@ -20,8 +20,12 @@ struct Run: ParsableCommand {
             let runner = ExperimentRunner(config: config, directory: dir)
             runner.showProgress = !quiet
             if !config.variants.isEmpty {
-                print(ExperimentReport.markdown(try runner.runSweep()))
+                let sweep = try runner.runSweep()
+                print(ExperimentReport.markdown(sweep))
                 print("written to \(dir.path)/report.md")
+                if !sweep.failures.isEmpty {
+                    throw TrainingError.failedVariants(sweep.failures.map(\.name))
+                }
                 return
             }
             let result = try runner.run()

@@ -73,7 +73,7 @@ public enum ExperimentReport {
         try Data(markdown(sweep).utf8).write(to: dir.appendingPathComponent("report.md"), options: .atomic)
         let names = sweep.variants.map(\.name)
         func stat(_ f: (SeedResult) -> Double?) -> (values: [Double], errors: [Double]?) {
-            let xs = sweep.variants.map { $0.result.seeds.compactMap(f).filter(\.isFinite) }
+            let xs = sweep.variants.map { ($0.result?.seeds ?? []).compactMap(f).filter(\.isFinite) }
             return (xs.map { $0.isEmpty ? .nan : Statistics.mean($0) }, xs.contains { $0.count > 1 } ? xs.map { Statistics.sampleStd($0) } : nil)
         }
         let acc = stat { $0.studentDistilled.test.student.accuracy }, agr = stat { $0.studentDistilled.test.agreement }
@@ -91,18 +91,22 @@ public enum ExperimentReport {
             return xs.isEmpty ? "–" : MarkdownTable.meanStd(xs, digits: digits)
         }
         var rows: [[String]] = []
-        if let v = sweep.variants.first(where: { $0.result.seeds.contains { $0.teacher != nil } }) {
-            let s = v.result.seeds
+        let ok = sweep.variants.compactMap { v in v.result.map { (v, $0) } }
+        if let (_, r) = ok.first(where: { $0.1.seeds.contains { $0.teacher != nil } }) {
+            let s = r.seeds
             rows.append(["teacher", "", ms(s, { $0.teacher?.test.student.accuracy }), ms(s, { $0.teacher.map { Double($0.testErrors) } }, digits: 1), "–", "–", "–", "–"])
         }
-        if let v = sweep.variants.first(where: { $0.result.seeds.contains { $0.studentAlone != nil } }) {
-            let s = v.result.seeds
+        if let (_, r) = ok.first(where: { $0.1.seeds.contains { $0.studentAlone != nil } }) {
+            let s = r.seeds
             rows.append(["student alone", "", ms(s, { $0.studentAlone?.test.student.accuracy }), ms(s, { $0.studentAlone.map { Double($0.testErrors) } }, digits: 1),
                          ms(s, { $0.studentAlone?.train.agreement }), ms(s, { $0.studentAlone?.test.agreement }),
                          ms(s, { $0.studentAlone?.train.predictiveKL }), ms(s, { $0.studentAlone?.test.predictiveKL })])
         }
         for v in sweep.variants {
-            let s = v.result.seeds
+            guard let s = v.result?.seeds else {
+                rows.append([v.name, v.overrides.joined(separator: " "), "failed", "–", "–", "–", "–", "–"])
+                continue
+            }
             rows.append([v.name, v.overrides.joined(separator: " "), ms(s, { $0.studentDistilled.test.student.accuracy }),
                          ms(s, { Double($0.studentDistilled.testErrors) }, digits: 1),
                          ms(s, { $0.studentDistilled.train.agreement }), ms(s, { $0.studentDistilled.test.agreement }),
@@ -111,6 +115,7 @@ public enum ExperimentReport {
         out += MarkdownTable.render(header: ["variant", "settings", "test accuracy", "test errors", "agreement (train)", "agreement (test)",
                                              "KL (train)", "KL (test)"], rows: rows)
         out += "\n\n![variants](variants.svg)\n\nEach variant's own report is in `variant-NAME/report.md`.\n"
+        for f in sweep.failures { out += "\nVariant `\(f.name)` failed: \(f.error ?? "unknown error")\n" }
         return out
     }
 

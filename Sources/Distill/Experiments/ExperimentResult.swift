@@ -91,9 +91,13 @@ public struct SweepResult: Codable, Equatable, Sendable {
     public struct Variant: Codable, Equatable, Sendable {
         public var name: String
         public var overrides: [String]
-        public var result: ExperimentResult
+        /// nil when the variant failed (see `error`).
+        public var result: ExperimentResult?
+        public var error: String?
     }
     public var name: String
     public var variants: [Variant]
     public var seconds: Double
+
+    public var failures: [Variant] { variants.filter { $0.result == nil } }
 }

@@ -159,7 +159,13 @@ public final class ExperimentRunner {
             runner.baselineRoot = directory.appendingPathComponent("baselines")
             runner.showProgress = showProgress
             runner.say = say
-            results.append(SweepResult.Variant(name: v.name, overrides: v.overrides, result: try runner.run()))
+            // a failing variant (a diverging method, say) is reported, and the others still run
+            do {
+                results.append(SweepResult.Variant(name: v.name, overrides: v.overrides, result: try runner.run(), error: nil))
+            } catch {
+                say("variant \(v.name) failed: \(error)")
+                results.append(SweepResult.Variant(name: v.name, overrides: v.overrides, result: nil, error: "\(error)"))
+            }
         }
         let sweep = SweepResult(name: config.name, variants: results, seconds: ProgressBar.now() - start)
         try ExperimentReport.write(sweep, to: directory)

@@ -6,6 +6,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case nonFiniteLoss(epoch: Int, step: Int, value: Float, checkpoint: String?)
     case checkpointMismatch(path: String, detail: String)
     case runDirectory(path: String, detail: String)
+    case failedVariants([String])
 
     public var description: String {
         switch self {
@@ -18,6 +19,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
             return "\(path): \(detail)"
         case let .runDirectory(path, detail):
             return "\(path): \(detail)"
+        case let .failedVariants(names):
+            return "variants \(names.joined(separator: ", ")) failed (the others finished; see report.md)"
         }
     }
 }
