@@ -99,7 +99,12 @@ public final class ExperimentRunner {
         let trainer = try Trainer(config: cfg, model: model, adapters: session?.adapters ?? [], train: train, test: test, runDirectory: dir,
                                   lossFunction: session.map { s in { try s.loss($0) } })
         trainer.showProgress = showProgress
-        if let session { trainer.extraState = (save: { session.state }, load: { try session.loadState($0) }) }
+        if let session {
+            trainer.extraState = (save: { session.state }, load: { try session.loadState($0) })
+            let methods = String(decoding: (try? JSONEncoder().encode(config.methods)) ?? Data(), as: UTF8.self)
+            let t = config.teacher
+            trainer.identity = "methods \(methods) teacher \(t.logits ?? t.model) \(t.checkpoints) ensemble \(t.ensemble) \(t.combine.rawValue)"
+        }
         if let session, !session.preTrainingStages().isEmpty {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             let loader = try DataLoader(dataset: train, batchSize: cfg.batchSize, shuffle: true, seed: cfg.seed)

@@ -40,6 +40,10 @@ public final class Trainer {
     public var onEpoch: ((EpochRecord) -> Void)?
     /// Print a progress bar on standard error.
     public var showProgress = true
+    /// What else defines the run besides `config` (the distillation objective and teacher): a
+    /// checkpoint written under another identity is not resumed.
+    public var identity = ""
+
 
     public private(set) var history: [EpochRecord] = []
 
@@ -73,7 +77,8 @@ public final class Trainer {
     private func configJSON() throws -> String {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
-        return String(decoding: try enc.encode(config), as: UTF8.self)
+        let c = String(decoding: try enc.encode(config), as: UTF8.self)
+        return identity.isEmpty ? c : c + " " + identity
     }
 
     /// Runs (or, with `resume`, continues) training; returns the per-epoch history.
