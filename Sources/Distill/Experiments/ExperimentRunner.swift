@@ -101,7 +101,9 @@ public final class ExperimentRunner {
         trainer.showProgress = showProgress
         if let session {
             trainer.extraState = (save: { session.state }, load: { try session.loadState($0) })
-            let methods = String(decoding: (try? JSONEncoder().encode(config.methods)) ?? Data(), as: UTF8.self)
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.sortedKeys]   // option dictionaries must serialise the same way in every process
+            let methods = String(decoding: (try? enc.encode(config.methods)) ?? Data(), as: UTF8.self)
             let t = config.teacher
             trainer.identity = "methods \(methods) teacher \(t.logits ?? t.model) \(t.checkpoints) ensemble \(t.ensemble) \(t.combine.rawValue)"
         }
