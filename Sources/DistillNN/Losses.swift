@@ -4,18 +4,6 @@ import DistillCore
 /// Labels are class ids in an `IntTensor` [N]; they are validated with a precondition naming
 /// the offending label and the class count.
 
-private func oneHot(_ labels: IntTensor, classes c: Int, op: String) -> Tensor {
-    let n = labels.count
-    return Tensor.make([n, c]) { o in
-        o.initialize(repeating: 0, count: n * c)
-        for i in 0..<n {
-            let y = labels.scalars[i]
-            ensure(y >= 0 && y < c, "\(op): label \(y) at row \(i) is outside 0..<\(c)")
-            o[i * c + y] = 1
-        }
-    }
-}
-
 /// Cross-entropy with label smoothing (Szegedy et al., "Rethinking the Inception Architecture
 /// for Computer Vision", CVPR 2016), PyTorch semantics (`F.cross_entropy(label_smoothing: ε)`):
 ///
@@ -29,7 +17,7 @@ public func crossEntropy(logits: Tensor, labels: IntTensor, labelSmoothing eps: 
     ensure(logits.rank == 2 && labels.shape == [logits.shape[0]],
                  "crossEntropy: logits \(Shape.describe(logits.shape)) and labels \(Shape.describe(labels.shape)) are not [N, C] and [N]")
     let c = logits.shape[1]
-    let target = oneHot(labels, classes: c, op: "crossEntropy") * (1 - eps) + eps / Float(c)
+    let target = labels.oneHot(classes: c, op: "crossEntropy") * (1 - eps) + eps / Float(c)
     return -(logits.logSoftmax(alongAxis: 1) * target).sum() / Float(max(logits.shape[0], 1))
 }
 
@@ -38,7 +26,7 @@ public func crossEntropy(logits: Tensor, labels: IntTensor, labelSmoothing eps: 
 public func nllLoss(logProbabilities logp: Tensor, labels: IntTensor) -> Tensor {
     ensure(logp.rank == 2 && labels.shape == [logp.shape[0]],
                  "nllLoss: log-probabilities \(Shape.describe(logp.shape)) and labels \(Shape.describe(labels.shape)) are not [N, C] and [N]")
-    let mask = oneHot(labels, classes: logp.shape[1], op: "nllLoss")
+    let mask = labels.oneHot(classes: logp.shape[1], op: "nllLoss")
     return -(logp * mask).sum() / Float(max(logp.shape[0], 1))
 }
 

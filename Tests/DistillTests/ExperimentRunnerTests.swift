@@ -36,9 +36,12 @@ final class ExperimentRunnerTests: XCTestCase {
         runner.say = { _ in }
         let r = try runner.run()
         for f in ["metrics.json", "report.md", "learning_curves.svg", "accuracy_agreement.svg", "config.yaml",
-                  "teachers/member-0/model.safetensors", "seed-1/student-distilled/metrics.json", "seed-0/student-alone/log.jsonl"] {
+                  "seed-1/student-distilled/metrics.json", "seed-0/student-alone/log.jsonl"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent(f).path), f)
         }
+        let teachers = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("teachers").path)
+        XCTAssertEqual(teachers.count, 1, "\(teachers)")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("teachers/\(teachers[0])/member-0/model.safetensors").path))
         XCTAssertEqual(r.seeds.count, 2)
         for s in r.seeds {
             for role in [s.studentAlone!, s.studentDistilled] {

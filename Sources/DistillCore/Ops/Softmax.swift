@@ -37,10 +37,7 @@ public func crossEntropy(logits: Tensor, labels: IntTensor) -> Tensor {
     logp.withUnsafeBufferPointer { p in for i in 0..<n { total -= Double(p[i * c + labels.scalars[i]]) } }
     let r = Tensor(Float(total / Double(Swift.max(n, 1))))
     return Tensor.record(.crossEntropy, result: r, inputs: [logits]) { g, _ in
-        let onehot = Tensor.make([n, c]) { o in
-            o.initialize(repeating: 0, count: n * c)
-            for i in 0..<n { o[i * c + labels.scalars[i]] = 1 }
-        }
+        let onehot = labels.oneHot(classes: c, op: "crossEntropy")
         if !GradMode.isEnabled {
             let s = g.item / Float(Swift.max(n, 1))
             return [Tensor.make([n, c]) { o in

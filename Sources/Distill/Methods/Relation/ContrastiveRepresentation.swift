@@ -85,10 +85,7 @@ public final class ContrastiveRepresentationLoss: DistillationLoss, StatefulDist
         try RelationSupport.checkCounts(name, studentTaps: studentTaps, teacherTaps: teacherTaps, studentShapes: studentShapes, teacherShapes: teacherShapes)
         let ss = studentShapes[0], ts = teacherShapes[0]
         try RelationSupport.checkBatch(name, studentTap, ss, teacherTap, ts)
-        let m = Module()
-        m.register(child: Linear(Shape.count(Array(ss.dropFirst())), featureDim, using: &generator), as: "embed_s")
-        m.register(child: Linear(Shape.count(Array(ts.dropFirst())), featureDim, using: &generator), as: "embed_t")
-        adapters = m
+        adapters = RelationSupport.embeddingHeads(student: ss, teacher: ts, dim: featureDim, using: &generator)
     }
 
     /// Contrast indices [b, K+1]: column 0 the anchors' rows, then K seeded uniform draws that

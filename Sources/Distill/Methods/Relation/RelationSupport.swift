@@ -18,6 +18,15 @@ public protocol DatasetSizedDistillationLoss: DistillationLoss {
 
 /// Helpers shared by the relation-based methods.
 enum RelationSupport {
+    /// Student and teacher embedding heads `embed_s`, `embed_t` (Linear from the flattened
+    /// features to `dim`), as CC and CRD build them.
+    static func embeddingHeads(student ss: [Int], teacher ts: [Int], dim: Int, using g: inout SeededGenerator) -> Module {
+        let m = Module()
+        m.register(child: Linear(Shape.count(Array(ss.dropFirst())), dim, using: &g), as: "embed_s")
+        m.register(child: Linear(Shape.count(Array(ts.dropFirst())), dim, using: &g), as: "embed_t")
+        return m
+    }
+
     /// Feature taps from a required option holding comma-separated module paths, each optionally
     /// suffixed `:input` or `:output` (default output). Absence is refused: the penultimate
     /// features of an arbitrary model cannot be guessed.

@@ -43,7 +43,7 @@ public final class DecoupledKDLoss: DistillationLoss {
             labels = IntTensor(rows.map { labels.scalars[$0] })
         }
         let T = temperature
-        let gt = ResponseTerms.oneHot(labels, classes: s.shape[1], method: name)
+        let gt = labels.oneHot(classes: s.shape[1], op: name)
         let other = 1 - gt
         let zs = s / T
         let (bt, pt2) = withoutGradients { () -> (Tensor, Tensor) in

@@ -52,17 +52,4 @@ enum ResponseTerms {
         let sub = s.indexSelect(alongAxis: 0, indices: IntTensor(rows))
         return crossEntropy(logits: sub, labels: IntTensor(rows.map { labels.scalars[$0] }), labelSmoothing: eps)
     }
-
-    /// A constant one-hot mask [N, C] of `labels` (each in 0 ..< C).
-    static func oneHot(_ labels: IntTensor, classes c: Int, method: String) -> Tensor {
-        let n = labels.count
-        return Tensor.make([n, c]) { o in
-            o.initialize(repeating: 0, count: n * c)
-            for i in 0..<n {
-                let y = labels.scalars[i]
-                ensure(y >= 0 && y < c, "\(method): label \(y) at row \(i) is outside 0..<\(c)")
-                o[i * c + y] = 1
-            }
-        }
-    }
 }
