@@ -78,7 +78,7 @@ public enum ExperimentReport {
         }
         let acc = stat { $0.studentDistilled.test.student.accuracy }, agr = stat { $0.studentDistilled.test.agreement }
         let svg = SVGPlot.barChart(title: "\(sweep.name): distilled students", yLabel: "fraction", categories: names,
-                                   series: [("test accuracy", acc.values, acc.errors), ("test agreement with teacher", agr.values, agr.errors)],
+                                   series: [("test accuracy", acc.values, acc.errors), ("agreement (test)", agr.values, agr.errors)],
                                    yRange: 0...1)
         try Data(svg.utf8).write(to: dir.appendingPathComponent("variants.svg"), options: .atomic)
     }
@@ -194,7 +194,7 @@ public enum ExperimentReport {
         let acc = bars { $0.test.student.accuracy }, agr = bars { $0.test.agreement }
         return SVGPlot.barChart(title: "\(r.name): test accuracy and teacher agreement", yLabel: "fraction",
                                 categories: present.map { "student \($0.0)" },
-                                series: [("test accuracy", acc.values, acc.errors), ("agreement with teacher (test)", agr.values, agr.errors)],
+                                series: [("test accuracy", acc.values, acc.errors), ("agreement (test)", agr.values, agr.errors)],
                                 yRange: 0...1)
     }
 }
