@@ -91,30 +91,24 @@ public enum ExperimentReport {
             return xs.isEmpty ? "–" : MarkdownTable.meanStd(xs, digits: digits)
         }
         var rows: [[String]] = []
-        let ok = sweep.variants.compactMap { v in v.result.map { (v, $0) } }
-        if let (_, r) = ok.first(where: { $0.1.seeds.contains { $0.teacher != nil } }) {
-            let s = r.seeds
-            rows.append(["teacher", "", ms(s, { $0.teacher?.test.student.accuracy }), ms(s, { $0.teacher.map { Double($0.testErrors) } }, digits: 1), "–", "–", "–", "–"])
-        }
-        if let (_, r) = ok.first(where: { $0.1.seeds.contains { $0.studentAlone != nil } }) {
-            let s = r.seeds
-            rows.append(["student alone", "", ms(s, { $0.studentAlone?.test.student.accuracy }), ms(s, { $0.studentAlone.map { Double($0.testErrors) } }, digits: 1),
-                         ms(s, { $0.studentAlone?.train.agreement }), ms(s, { $0.studentAlone?.test.agreement }),
-                         ms(s, { $0.studentAlone?.train.predictiveKL }), ms(s, { $0.studentAlone?.test.predictiveKL })])
-        }
         for v in sweep.variants {
             guard let s = v.result?.seeds else {
-                rows.append([v.name, v.overrides.joined(separator: " "), "failed", "–", "–", "–", "–", "–"])
+                rows.append([v.name, v.overrides.joined(separator: " "), "failed", "–", "–", "–", "–", "–", "–", "–"])
                 continue
             }
-            rows.append([v.name, v.overrides.joined(separator: " "), ms(s, { $0.studentDistilled.test.student.accuracy }),
+            rows.append([v.name, v.overrides.joined(separator: " "),
+                         ms(s, { $0.teacher.map { Double($0.testErrors) } }, digits: 1),
+                         ms(s, { $0.studentAlone.map { Double($0.testErrors) } }, digits: 1),
                          ms(s, { Double($0.studentDistilled.testErrors) }, digits: 1),
+                         ms(s, { $0.studentDistilled.test.student.accuracy }),
                          ms(s, { $0.studentDistilled.train.agreement }), ms(s, { $0.studentDistilled.test.agreement }),
                          ms(s, { $0.studentDistilled.train.predictiveKL }), ms(s, { $0.studentDistilled.test.predictiveKL })])
         }
-        out += MarkdownTable.render(header: ["variant", "settings", "test accuracy", "test errors", "agreement (train)", "agreement (test)",
+        out += MarkdownTable.render(header: ["variant", "settings", "teacher test errors", "student alone test errors",
+                                             "distilled test errors", "distilled test accuracy", "agreement (train)", "agreement (test)",
                                              "KL (train)", "KL (test)"], rows: rows)
-        out += "\n\n![variants](variants.svg)\n\nEach variant's own report is in `variant-NAME/report.md`.\n"
+        out += "\n\nAgreement and KL are the distilled student's, against its teacher; \"train\" is its transfer set. The student alone trains on the same labelled data with cross-entropy, from the same initialisation.\n"
+        out += "\n![variants](variants.svg)\n\nEach variant's own report is in `variant-NAME/report.md`.\n"
         for f in sweep.failures { out += "\nVariant `\(f.name)` failed: \(f.error ?? "unknown error")\n" }
         return out
     }
