@@ -34,7 +34,8 @@ run: release
 
 ## Throughput side by side with PyTorch and JAX (see Benchmarks/README.md).
 bench: setup
-	bash Benchmarks/run.sh
+	@python3 -c "import jax" 2>/dev/null || python3 -m pip install --quiet jax
+	bash Benchmarks/run.sh --rounds 3 --trials 2 --seconds 1.5 --raw Benchmarks/results/latest.jsonl
 
 clean:
 	rm -rf .build
