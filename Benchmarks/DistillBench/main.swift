@@ -184,10 +184,12 @@ struct SGDMomentum {
                 let gp = gb.baseAddress!
                 params[i].withUnsafeMutableBufferPointer { pb in
                     let p = pb.baseAddress!
-                    for j in 0..<pb.count {
-                        let vj = mu * v[j] + gp[j]
-                        v[j] = vj
-                        p[j] -= lr * vj
+                    parallelChunks(pb.count) { r in
+                        for j in r {
+                            let vj = mu * v[j] + gp[j]
+                            v[j] = vj
+                            p[j] -= lr * vj
+                        }
                     }
                 }
             }

@@ -75,7 +75,7 @@ public final class SGD: Optimizer {
                 if mu == 0 {
                     p.value.withUnsafeMutableBufferPointer { pb in
                         let w = pb.baseAddress!
-                        for i in 0..<n { w[i] -= lr * (gp[i] + wd * w[i]) }
+                        parallelChunks(n) { r in for i in r { w[i] -= lr * (gp[i] + wd * w[i]) } }
                     }
                     continue
                 }
@@ -85,17 +85,21 @@ public final class SGD: Optimizer {
                     buffers.tensors[k]!.withUnsafeMutableBufferPointer { bb in
                         let w = pb.baseAddress!, b = bb.baseAddress!
                         if first {
-                            for i in 0..<n {
-                                let d = gp[i] + wd * w[i]
-                                b[i] = d
-                                w[i] -= lr * (nest ? d + mu * d : d)
+                            parallelChunks(n) { r in
+                                for i in r {
+                                    let d = gp[i] + wd * w[i]
+                                    b[i] = d
+                                    w[i] -= lr * (nest ? d + mu * d : d)
+                                }
                             }
                         } else {
-                            for i in 0..<n {
-                                let d = gp[i] + wd * w[i]
-                                let bi = mu * b[i] + damp * d
-                                b[i] = bi
-                                w[i] -= lr * (nest ? d + mu * bi : bi)
+                            parallelChunks(n) { r in
+                                for i in r {
+                                    let d = gp[i] + wd * w[i]
+                                    let bi = mu * b[i] + damp * d
+                                    b[i] = bi
+                                    w[i] -= lr * (nest ? d + mu * bi : bi)
+                                }
                             }
                         }
                     }

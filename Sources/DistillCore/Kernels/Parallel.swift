@@ -58,3 +58,10 @@ enum Parallel {
         }
     }
 }
+
+/// Runs `body` over contiguous chunks of 0 ..< n on the kernel threads (the same OpenMP pool as
+/// the GEMMs), one chunk per thread; serially when n < 2·grain. `body` must only write
+/// locations indexed by its own range. Used by memory-bound loops such as optimizer updates.
+public func parallelChunks(_ n: Int, grain: Int = 65_536, _ body: (Range<Int>) -> Void) {
+    Parallel.forRanges(n, grain: grain, body)
+}
