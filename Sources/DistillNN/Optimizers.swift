@@ -182,9 +182,14 @@ public final class Adam: Optimizer {
                 p.value.withUnsafeMutableBufferPointer { pb in
                     expAvg.tensors[k]!.withUnsafeMutableBufferPointer { mb in
                         expAvgSq.tensors[k]!.withUnsafeMutableBufferPointer { vb in
-                            AdamKernel.update(w: pb.baseAddress!, m: mb.baseAddress!, v: vb.baseAddress!, g: gp, count: n,
-                                              beta1: b1, beta2: b2, decay: decay, l2: l2, stepSize: stepSize,
-                                              invBc2Sqrt: invBc2Sqrt, eps: eps)
+                            let w = pb.baseAddress!, m = mb.baseAddress!, v = vb.baseAddress!
+                            // chunks are multiples of 8 so the SIMD8 kernel keeps its blocks
+                            parallelChunks((n + 7) / 8, grain: 8_192) { r in
+                                let lo = r.lowerBound * 8, hi = Swift.min(r.upperBound * 8, n)
+                                AdamKernel.update(w: w + lo, m: m + lo, v: v + lo, g: gp + lo, count: hi - lo,
+                                                  beta1: b1, beta2: b2, decay: decay, l2: l2, stepSize: stepSize,
+                                                  invBc2Sqrt: invBc2Sqrt, eps: eps)
+                            }
                         }
                     }
                 }
