@@ -150,6 +150,15 @@ enum ConvKernels {
         g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0
     }
 
+    /// The GEMM operand of one image and group: its im2col matrix written into `col`, or the
+    /// image itself for a pointwise convolution (`col` nil).
+    @inline(__always)
+    static func columns(_ src: UnsafePointer<Float>, _ g: ConvGeometry, into col: UnsafeMutablePointer<Float>?) -> UnsafePointer<Float> {
+        guard let col else { return src }
+        im2col(src, g, col, ld: g.ohw)
+        return UnsafePointer(col)
+    }
+
     /// y[n, o] = Σ W[o] · im2col(x[n]) (+ bias[o]). Images are split across the OpenMP threads.
     static func forward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                         y: UnsafeMutablePointer<Float>, _ g: ConvGeometry) {
@@ -160,14 +169,7 @@ enum ConvKernels {
             defer { col?.deallocate() }
             for i in images {
                 for grp in 0..<g.groups {
-                    let src = x + (i * g.c + grp * g.cg) * g.hw
-                    let b: UnsafePointer<Float>
-                    if let col {
-                        im2col(src, g, col, ld: ohw)
-                        b = UnsafePointer(col)
-                    } else {
-                        b = src
-                    }
+                    let b = columns(x + (i * g.c + grp * g.cg) * g.hw, g, into: col)
                     GEMM.sgemm(transA: false, transB: false, m: g.og, n: ohw, k: ckk,
                                a: weight + grp * g.og * ckk, lda: ckk, b: b, ldb: ohw,
                                c: y + (i * g.o + grp * g.og) * ohw, ldc: ohw)
@@ -227,14 +229,7 @@ enum ConvKernels {
             defer { col?.deallocate() }
             for i in (g.n * t / tn)..<(g.n * (t + 1) / tn) {
                 for grp in 0..<g.groups {
-                    let src = x + (i * g.c + grp * g.cg) * g.hw
-                    let b: UnsafePointer<Float>
-                    if let col {
-                        im2col(src, g, col, ld: ohw)
-                        b = UnsafePointer(col)
-                    } else {
-                        b = src
-                    }
+                    let b = columns(x + (i * g.c + grp * g.cg) * g.hw, g, into: col)
                     GEMM.sgemm(transA: false, transB: true, m: g.og, n: ckk, k: ohw,
                                a: dy + (i * g.o + grp * g.og) * ohw, lda: ohw, b: b, ldb: ohw,
                                beta: 1, c: acc + grp * g.og * ckk, ldc: ckk)
