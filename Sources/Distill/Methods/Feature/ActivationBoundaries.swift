@@ -59,18 +59,12 @@ public final class ActivationBoundariesLoss: MultiStageDistillationLoss {
 
     public func loss(_ batch: DistillationBatch) -> Tensor {
         guard let connectors else { failCheck("ab: loss called before prepare") }
-        ensure(batch.studentFeatures.count == studentTaps.count && batch.teacherFeatures.count == teacherTaps.count,
-               "ab: expected \(studentTaps.count) student and teacher features, got \(batch.studentFeatures.count) and \(batch.teacherFeatures.count)")
         let n = connectors.count
-        var total: Tensor? = nil
-        for l in 0..<n {
-            let (s, t) = FeatureSupport.matchSpatial(batch.studentFeatures[l], batch.teacherFeatures[l].detached())
+        return FeatureSupport.sumOverLayers(self, batch) { l, s, t in
             let x = connectors[l](s)
             let w = 1 / (Float(1 << (n - 1 - l)) * Float(x.shape[0]))
-            let term = Self.hinge(x, t, margin: margin) * w
-            total = total.map { $0 + term } ?? term
+            return Self.hinge(x, t.detached(), margin: margin) * w
         }
-        return total!
     }
 
     public func preTrainingStages() -> [PreTrainingStage] {

@@ -40,15 +40,10 @@ public final class AttentionTransferLoss: DistillationLoss {
     }
 
     public func loss(_ batch: DistillationBatch) -> Tensor {
-        ensure(batch.studentFeatures.count == studentTaps.count && batch.teacherFeatures.count == teacherTaps.count,
-               "at: expected \(studentTaps.count) student and teacher features, got \(batch.studentFeatures.count) and \(batch.teacherFeatures.count)")
-        var total: Tensor? = nil
-        for i in 0..<studentTaps.count {
-            let (s, t) = FeatureSupport.matchSpatial(batch.studentFeatures[i], batch.teacherFeatures[i])
+        let total = FeatureSupport.sumOverLayers(self, batch) { _, s, t in
             let d = Self.attentionMap(s, p: p) - Self.attentionMap(t, p: p)
-            let l = (d * d).mean()
-            total = total.map { $0 + l } ?? l
+            return (d * d).mean()
         }
-        return beta == 1 ? total! : total! * beta
+        return beta == 1 ? total : total * beta
     }
 }

@@ -106,3 +106,26 @@ public final class AdapterList: Module {
     public subscript(_ i: Int) -> Module { items[i] }
     public var count: Int { items.count }
 }
+
+extension FeatureSupport {
+    /// Stops with a message naming `loss` when the batch does not carry one feature per tap.
+    static func checkFeatureCounts(_ loss: DistillationLoss, _ batch: DistillationBatch) {
+        ensure(batch.studentFeatures.count == loss.studentTaps.count && batch.teacherFeatures.count == loss.teacherTaps.count,
+               "\(loss.name): expected \(loss.studentTaps.count) student and teacher features, got \(batch.studentFeatures.count) and \(batch.teacherFeatures.count)")
+    }
+
+    /// Σ over the tapped layer pairs i of `term(i, sᵢ, tᵢ)`, after checking the feature counts;
+    /// with `matchingSpatialSize` the larger map of each pair is pooled to the smaller first.
+    static func sumOverLayers(_ loss: DistillationLoss, _ batch: DistillationBatch, matchingSpatialSize: Bool = true,
+                              _ term: (Int, Tensor, Tensor) -> Tensor) -> Tensor {
+        checkFeatureCounts(loss, batch)
+        var total: Tensor? = nil
+        for i in batch.studentFeatures.indices {
+            let (s, t) = matchingSpatialSize ? matchSpatial(batch.studentFeatures[i], batch.teacherFeatures[i])
+                                             : (batch.studentFeatures[i], batch.teacherFeatures[i])
+            let l = term(i, s, t)
+            total = total.map { $0 + l } ?? l
+        }
+        return total ?? Tensor(0)
+    }
+}

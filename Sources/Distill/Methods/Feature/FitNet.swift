@@ -54,15 +54,7 @@ public final class FitNetLoss: MultiStageDistillationLoss {
 
     public func loss(_ batch: DistillationBatch) -> Tensor {
         guard let regressors else { failCheck("fitnet: loss called before prepare") }
-        ensure(batch.studentFeatures.count == studentTaps.count && batch.teacherFeatures.count == teacherTaps.count,
-               "fitnet: expected \(studentTaps.count) student and teacher features, got \(batch.studentFeatures.count) and \(batch.teacherFeatures.count)")
-        var total: Tensor? = nil
-        for i in 0..<regressors.count {
-            let (s, t) = FeatureSupport.matchSpatial(batch.studentFeatures[i], batch.teacherFeatures[i])
-            let l = mseLoss(regressors[i](s), t)
-            total = total.map { $0 + l } ?? l
-        }
-        return total!
+        return FeatureSupport.sumOverLayers(self, batch) { i, s, t in mseLoss(regressors[i](s), t) }
     }
 
     public func preTrainingStages() -> [PreTrainingStage] {

@@ -50,8 +50,7 @@ public final class FSPLoss: MultiStageDistillationLoss {
     }
 
     public func loss(_ batch: DistillationBatch) -> Tensor {
-        ensure(batch.studentFeatures.count == studentTaps.count && batch.teacherFeatures.count == teacherTaps.count,
-               "fsp: expected \(studentTaps.count) student and teacher features, got \(batch.studentFeatures.count) and \(batch.teacherFeatures.count)")
+        FeatureSupport.checkFeatureCounts(self, batch)
         let gs = Self.matrices(batch.studentFeatures), gt = Self.matrices(batch.teacherFeatures.map { $0.detached() })
         var total: Tensor? = nil
         for (s, t) in zip(gs, gt) {

@@ -38,16 +38,10 @@ public final class NeuronSelectivityTransferLoss: DistillationLoss {
     }
 
     public func loss(_ batch: DistillationBatch) -> Tensor {
-        ensure(batch.studentFeatures.count == studentTaps.count && batch.teacherFeatures.count == teacherTaps.count,
-               "nst: expected \(studentTaps.count) student and teacher features, got \(batch.studentFeatures.count) and \(batch.teacherFeatures.count)")
-        var total: Tensor? = nil
-        for i in 0..<studentTaps.count {
-            let (s0, t0) = FeatureSupport.matchSpatial(batch.studentFeatures[i], batch.teacherFeatures[i])
+        FeatureSupport.sumOverLayers(self, batch) { _, s0, t0 in
             let s = FeatureSupport.l2Normalized(FeatureSupport.positions(s0), alongAxis: 2)
             let t = FeatureSupport.l2Normalized(FeatureSupport.positions(t0.detached()), alongAxis: 2)
-            let l = Self.meanPolyKernel(t, t) + Self.meanPolyKernel(s, s) - 2 * Self.meanPolyKernel(s, t)
-            total = total.map { $0 + l } ?? l
+            return Self.meanPolyKernel(t, t) + Self.meanPolyKernel(s, s) - 2 * Self.meanPolyKernel(s, t)
         }
-        return total!
     }
 }

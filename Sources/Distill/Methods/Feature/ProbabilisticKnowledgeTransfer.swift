@@ -40,15 +40,10 @@ public final class ProbabilisticKnowledgeTransferLoss: DistillationLoss {
     }
 
     public func loss(_ batch: DistillationBatch) -> Tensor {
-        ensure(batch.studentFeatures.count == studentTaps.count && batch.teacherFeatures.count == teacherTaps.count,
-               "pkt: expected \(studentTaps.count) student and teacher features, got \(batch.studentFeatures.count) and \(batch.teacherFeatures.count)")
-        var total: Tensor? = nil
-        for i in 0..<studentTaps.count {
-            let ps = Self.conditionalProbabilities(batch.studentFeatures[i])
-            let pt = Self.conditionalProbabilities(batch.teacherFeatures[i].detached())
-            let l = (pt * ((pt + Self.eps).log() - (ps + Self.eps).log())).mean()
-            total = total.map { $0 + l } ?? l
+        FeatureSupport.sumOverLayers(self, batch, matchingSpatialSize: false) { _, s, t in
+            let ps = Self.conditionalProbabilities(s)
+            let pt = Self.conditionalProbabilities(t.detached())
+            return (pt * ((pt + Self.eps).log() - (ps + Self.eps).log())).mean()
         }
-        return total!
     }
 }

@@ -69,19 +69,13 @@ public final class VIDLoss: DistillationLoss {
 
     public func loss(_ batch: DistillationBatch) -> Tensor {
         guard let estimators else { failCheck("vid: loss called before prepare") }
-        ensure(batch.studentFeatures.count == studentTaps.count && batch.teacherFeatures.count == teacherTaps.count,
-               "vid: expected \(studentTaps.count) student and teacher features, got \(batch.studentFeatures.count) and \(batch.teacherFeatures.count)")
-        var total: Tensor? = nil
-        for i in 0..<estimators.count {
+        return FeatureSupport.sumOverLayers(self, batch) { i, s, t in
             let e = estimators[i] as! Estimator
-            let (s, t) = FeatureSupport.matchSpatial(batch.studentFeatures[i], batch.teacherFeatures[i])
             let mu = e.regressor(s)
             let variance = (e.logScale.value.softplus() + eps).reshaped([1, t.shape[1], 1, 1])
             let d = mu - t
-            let l = ((d * d / variance + variance.log()) * 0.5).mean()
-            total = total.map { $0 + l } ?? l
+            return ((d * d / variance + variance.log()) * 0.5).mean()
         }
-        return total!
     }
 }
 
