@@ -179,6 +179,20 @@ public final class ExperimentRunner {
         return sweep
     }
 
+    /// The teacher of `seed` with its logits on the transfer and test splits (test logits are
+    /// nil for an offline teacher without `test_logits`).
+    func makeTeacher(seed: UInt64, splits: Splits) throws -> (Teacher, Tensor, Tensor?) {
+        if let path = config.teacher.logits {
+            let t = try PrecomputedTeacher.load(npy: path, expectedRows: splits.transfer.count)
+            let test = try config.teacher.testLogits.map { try PrecomputedTeacher.load(npy: $0, expectedRows: splits.test.count).table }
+            return (t, t.table, test)
+        }
+        let members = try teacherMembers(seed: seed, splits: splits)
+        let teacher: Teacher = members.count == 1 ? ModelTeacher(members[0], classCount: splits.test.classCount)
+            : EnsembleTeacher(members, combine: config.teacher.combine, classCount: splits.test.classCount)
+        return (teacher, try teacher.logits(on: splits.transfer), try teacher.logits(on: splits.test))
+    }
+
     /// Runs every seed and writes metrics.json, report.md and the plots.
     @discardableResult
     public func run() throws -> ExperimentResult {
@@ -189,23 +203,12 @@ public final class ExperimentRunner {
         let splits = try splits()
         say("\(config.name): \(config.data), transfer set \(config.transfer) (\(splits.transfer.count) examples), seeds \(config.seeds)")
         var results: [SeedResult] = []
-        var sharedMembers: [Module]? = nil
+        // a shared or precomputed teacher and its outputs are the same for every seed: built once
+        var shared: (teacher: Teacher, train: Tensor, test: Tensor?)? = nil
         for (k, seed) in config.seeds.enumerated() {
             say("[seed \(seed), \(k + 1)/\(config.seeds.count)]")
-            // the teacher
-            let teacher: Teacher
-            var members: [Module] = []
-            if let path = config.teacher.logits {
-                teacher = try PrecomputedTeacher.load(npy: path, expectedRows: splits.transfer.count)
-            } else {
-                members = try config.teacher.shared ? (sharedMembers ?? teacherMembers(seed: seed, splits: splits)) : teacherMembers(seed: seed, splits: splits)
-                if config.teacher.shared { sharedMembers = members }
-                teacher = members.count == 1 ? ModelTeacher(members[0], classCount: splits.test.classCount)
-                                             : EnsembleTeacher(members, combine: config.teacher.combine, classCount: splits.test.classCount)
-            }
-            let teacherTrain = try teacher.logits(on: splits.transfer)
-            let teacherTest: Tensor? = try config.teacher.logits == nil ? teacher.logits(on: splits.test)
-                : config.teacher.testLogits.map { try PrecomputedTeacher.load(npy: $0, expectedRows: splits.test.count).table }
+            let (teacher, teacherTrain, teacherTest) = try shared ?? makeTeacher(seed: seed, splits: splits)
+            if config.teacher.shared || config.teacher.logits != nil { shared = (teacher, teacherTrain, teacherTest) }
             var teacherRole: RoleResult? = nil
             if let tt = teacherTest {
                 teacherRole = RoleResult(train: FidelityReport.measure(teacherTrain, teacher: nil, labels: splits.transfer.labels, split: "train"),
@@ -251,7 +254,6 @@ public final class ExperimentRunner {
             }
             results.append(SeedResult(seed: seed, teacher: teacherRole, studentAlone: alone, studentDistilled: distilled, biasAdjust: bias,
                                       distilledCurve: history.map(\.testAccuracy), aloneCurve: aloneHistory.map(\.testAccuracy)))
-            _ = members
         }
         let result = ExperimentResult(name: config.name, seeds: results, summary: ExperimentResult.summarize(results),
                                       seconds: ProgressBar.now() - start)
