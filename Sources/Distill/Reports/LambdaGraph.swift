@@ -24,7 +24,7 @@ public enum LambdaGraph {
         func f(_ x: Double) -> String { String(format: "%.2f", x) }
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         out += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(f(width))\" height=\"\(f(height))\" viewBox=\"0 0 \(f(width)) \(f(height))\" font-family=\"sans-serif\" font-size=\"13\">\n"
-        out += "  <title>\(escape(title))</title>\n"
+        out += "  <title>\(SVGPlot.escape(title))</title>\n"
         out += "  <rect x=\"0\" y=\"0\" width=\"\(f(width))\" height=\"\(f(height))\" fill=\"white\"/>\n"
         out += "  <text x=\"\(f(xt))\" y=\"30\" text-anchor=\"middle\" font-weight=\"bold\">teacher</text>\n"
         out += "  <text x=\"\(f(xs))\" y=\"30\" text-anchor=\"middle\" font-weight=\"bold\">student</text>\n"
@@ -34,18 +34,18 @@ public enum LambdaGraph {
                 let l = Double(values[i * ns + j])
                 guard l > 0, l.isFinite else { continue }
                 out += "    <line x1=\"\(f(xt + 8))\" y1=\"\(f(y(i, of: nt)))\" x2=\"\(f(xs - 8))\" y2=\"\(f(y(j, of: ns)))\" stroke-width=\"\(f(maxStroke * min(l, 1)))\" stroke-opacity=\"0.7\">"
-                out += "<title>\(escape(teacherLayers[i])) → \(escape(studentLayers[j])): λ = \(String(format: "%.3f", l))</title></line>\n"
+                out += "<title>\(SVGPlot.escape(teacherLayers[i])) → \(SVGPlot.escape(studentLayers[j])): λ = \(String(format: "%.3f", l))</title></line>\n"
             }
         }
         out += "  </g>\n  <g id=\"teacher\">\n"
         for (i, name) in teacherLayers.enumerated() {
             out += "    <circle cx=\"\(f(xt))\" cy=\"\(f(y(i, of: nt)))\" r=\"8\" fill=\"#c0392b\"/>\n"
-            out += "    <text x=\"\(f(xt - 14))\" y=\"\(f(y(i, of: nt) + 4))\" text-anchor=\"end\">\(escape(name))</text>\n"
+            out += "    <text x=\"\(f(xt - 14))\" y=\"\(f(y(i, of: nt) + 4))\" text-anchor=\"end\">\(SVGPlot.escape(name))</text>\n"
         }
         out += "  </g>\n  <g id=\"student\">\n"
         for (j, name) in studentLayers.enumerated() {
             out += "    <circle cx=\"\(f(xs))\" cy=\"\(f(y(j, of: ns)))\" r=\"8\" fill=\"#27ae60\"/>\n"
-            out += "    <text x=\"\(f(xs + 14))\" y=\"\(f(y(j, of: ns) + 4))\" text-anchor=\"start\">\(escape(name))</text>\n"
+            out += "    <text x=\"\(f(xs + 14))\" y=\"\(f(y(j, of: ns) + 4))\" text-anchor=\"start\">\(SVGPlot.escape(name))</text>\n"
         }
         out += "  </g>\n</svg>\n"
         return out
@@ -54,21 +54,5 @@ public enum LambdaGraph {
     /// The graph of a prepared `mi` loss: its tap names and current λ.
     public static func svg(for loss: MutualInformationLoss, title: String = "λ: teacher → student layer ties") -> String {
         svg(teacherLayers: loss.teacherLayerNames, studentLayers: loss.studentLayerNames, lambda: loss.lambdaMatrix, title: title)
-    }
-
-    /// Escapes &, <, >, " and ' for XML text and attribute values.
-    static func escape(_ s: String) -> String {
-        var o = ""
-        for c in s {
-            switch c {
-            case "&": o += "&amp;"
-            case "<": o += "&lt;"
-            case ">": o += "&gt;"
-            case "\"": o += "&quot;"
-            case "'": o += "&apos;"
-            default: o.append(c)
-            }
-        }
-        return o
     }
 }
