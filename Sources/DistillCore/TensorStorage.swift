@@ -49,7 +49,7 @@ public final class TensorStorage: @unchecked Sendable {
 /// 6 % of a step of the 1200-unit MLP, mostly in the kernel). Released buffers of at least
 /// `minimumBytes` are kept here instead, most recent first, and handed back for the next
 /// request of the same rounded size; at most `capacityBytes` are kept in all (further releases
-/// are freed). Guarded by a mutex, so storage may be released on any thread.
+/// evict buffers of other sizes first). Guarded by a mutex, so storage may be released on any thread.
 enum BufferCache {
     /// Buffers below this size go straight to the allocator (64 KiB: 16,384 floats).
     static let minimumBytes = 64 << 10
@@ -86,15 +86,33 @@ enum BufferCache {
     static func release(_ p: UnsafeMutableRawPointer, byteCount bytes: Int) {
         if bytes < minimumBytes { p.deallocate(); return }
         let size = rounded(bytes)
+        if size > capacityBytes { p.deallocate(); return }
+        var evicted: [UnsafeMutableRawPointer] = []
         pthread_mutex_lock(lock)
+        // Make room by dropping buffers of other sizes (the working set moved on, e.g. from
+        // evaluation batches back to training batches), so the cache never fills up with stale
+        // sizes and stops serving the current ones.
+        while cachedBytes + size > capacityBytes,
+              let key = lists.first(where: { $0.key != size && !$0.value.isEmpty })?.key {
+            evicted.append(lists[key]!.removeFirst())
+            if lists[key]!.isEmpty { lists[key] = nil }
+            cachedBytes -= key
+        }
         if cachedBytes + size <= capacityBytes {
             lists[size, default: []].append(p)
             cachedBytes += size
-            pthread_mutex_unlock(lock)
-            return
+        } else {
+            evicted.append(p)
         }
         pthread_mutex_unlock(lock)
-        p.deallocate()
+        for q in evicted { q.deallocate() }
+    }
+
+    /// Bytes now held in the free lists (for tests and diagnostics).
+    static var heldBytes: Int {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        return cachedBytes
     }
 
     /// Frees every cached buffer (for memory-bound callers; the cache refills as it is used).

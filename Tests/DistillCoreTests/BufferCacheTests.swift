@@ -4,6 +4,7 @@ import XCTest
 /// The free-list cache behind large `TensorStorage` buffers.
 final class BufferCacheTests: XCTestCase {
     func testReleasedLargeBufferIsReusedForTheSameRoundedSize() {
+        BufferCache.purge()   // earlier tests may have left the cache full
         let bytes = BufferCache.minimumBytes + 100
         let p = BufferCache.allocate(byteCount: bytes)
         XCTAssertEqual(Int(bitPattern: p) % 64, 0)
@@ -12,6 +13,23 @@ final class BufferCacheTests: XCTestCase {
         XCTAssertEqual(p, q)
         BufferCache.release(q, byteCount: bytes + 8)
         BufferCache.purge()
+    }
+
+    func testAFullCacheEvictsStaleSizesForTheCurrentOne() {
+        BufferCache.purge()
+        let stale = BufferCache.minimumBytes * 4
+        let count = BufferCache.capacityBytes / stale
+        let buffers = (0..<count).map { _ in BufferCache.allocate(byteCount: stale) }
+        for p in buffers { BufferCache.release(p, byteCount: stale) }
+        XCTAssertEqual(BufferCache.heldBytes, BufferCache.capacityBytes)
+        let bytes = BufferCache.minimumBytes + 4096
+        let p = BufferCache.allocate(byteCount: bytes)
+        BufferCache.release(p, byteCount: bytes)
+        XCTAssertEqual(BufferCache.allocate(byteCount: bytes), p, "the current size is cached, not freed")
+        XCTAssertLessThanOrEqual(BufferCache.heldBytes, BufferCache.capacityBytes)
+        BufferCache.release(p, byteCount: bytes)
+        BufferCache.purge()
+        XCTAssertEqual(BufferCache.heldBytes, 0)
     }
 
     func testRecycledStorageHoldsNewValues() {
