@@ -10,14 +10,17 @@ struct Run: ParsableCommand {
 
     @Argument(help: "The experiment file.") var file: String
     @Option(name: .customLong("set"), help: "Override a key, e.g. teacher.train.epochs=3 (repeatable).") var overrides: [String] = []
-    @Option(name: .customLong("out"), help: "Run directory (default: runs/NAME).") var out: String?
+    @Option(name: .customLong("out"), help: "Run directory (default: runs/NAME, or runs/NAME-short with --short).") var out: String?
+    @Option(name: .customLong("teachers"), help: "Where shared teachers are trained and found (default: DIR/teachers); studies that name the same teacher share it.") var teachers: String?
+    @Flag(help: "Run the file's short version (its 'short:' overrides, then yours).") var short = false
     @Flag(help: "No progress bars.") var quiet = false
 
     func run() throws {
         try reportingErrors {
-            let config = try ExperimentConfig.load(path: file, overrides: overrides)
-            let dir = URL(fileURLWithPath: out ?? "runs/\(config.name)")
+            let config = try ExperimentConfig.load(path: file, overrides: overrides, short: short)
+            let dir = URL(fileURLWithPath: out ?? "runs/\(config.name)\(short ? "-short" : "")")
             let runner = ExperimentRunner(config: config, directory: dir)
+            if let t = teachers { runner.teacherRoot = URL(fileURLWithPath: t) }
             runner.showProgress = !quiet
             if !config.variants.isEmpty {
                 let sweep = try runner.runSweep()

@@ -14,6 +14,10 @@ public enum TransferSet: Equatable, Sendable, CustomStringConvertible {
     case dropClasses([Int])
     /// The last `count` training examples without their labels; the teacher is trained on the rest.
     case unlabelled(count: Int)
+    /// The teacher's training set (the first `teacher.train.subset` examples, or all but the
+    /// last `count`), labelled, followed by the next `count` examples without labels, which the
+    /// teacher never saw (Stanton et al.'s extra distillation data).
+    case withUnlabelled(count: Int)
 
     public var description: String {
         switch self {
@@ -21,6 +25,7 @@ public enum TransferSet: Equatable, Sendable, CustomStringConvertible {
         case .subset(let n): return "subset of \(n)"
         case .dropClasses(let c): return "train without classes \(c)"
         case .unlabelled(let n): return "\(n) unlabelled held-out examples"
+        case .withUnlabelled(let n): return "the teacher's training set plus \(n) unlabelled held-out examples"
         }
     }
 }
@@ -46,6 +51,32 @@ public struct StudentSpec: Equatable, Sendable {
     public var train = TrainingConfig()
     /// Also train the student alone with cross-entropy (same initialisation and data order).
     public var baseline: Bool = true
+    /// Start the distilled student at θ = λ·θ_teacher + (1 − λ)·θ_random (Stanton et al. 2021,
+    /// §5): parameters and buffers of teacher member 0, which must have the student's model.
+    public var initFromTeacher: Float? = nil
+}
+
+/// The distillation loss drawn over the plane through three parameter vectors of a
+/// self-distilled student (its initialisation, the trained student and the teacher) and along
+/// the line from the student to the teacher (`Landscape`).
+public struct LandscapeSpec: Equatable, Sendable {
+    /// Grid points per side of the plane.
+    public var grid: Int = 15
+    /// Points on the line from the student (0) to the teacher (1), from −`margin` to 1 + `margin`.
+    public var linePoints: Int = 25
+    /// Transfer examples the loss is averaged over (the first ones).
+    public var examples: Int = 1000
+    /// Extra room around the three points, as a fraction of the plane's extent.
+    public var margin: Double = 0.25
+    /// Seeds drawn (the first `seeds` of the experiment).
+    public var seeds: Int = 1
+}
+
+/// How a sweep's variants line up on a numeric axis (each variant then gives its `x`): the
+/// report plots accuracy, agreement and KL against it.
+public struct SweepAxis: Codable, Equatable, Sendable {
+    public var label: String
+    public var log: Bool = false
 }
 
 /// Hinton's bias correction after an omitted-class distillation: raise the student's output bias
@@ -62,6 +93,8 @@ public struct ExperimentVariant: Equatable, Sendable {
     public var name: String
     public var overrides: [String]
     public var config: ExperimentConfig
+    /// Its position on the sweep's `axis` (nil when the file names none).
+    public var x: Double? = nil
 }
 
 /// A declarative distillation experiment, read from YAML (`distill run FILE.yaml`).
@@ -79,21 +112,38 @@ public struct ExperimentConfig: Equatable, Sendable {
     public var student = StudentSpec()
     public var methods: [MethodSpec] = [MethodSpec(name: "hinton")]
     public var biasAdjust: BiasAdjustSpec? = nil
+    /// Measure the distilled student's agreement and KL with its teacher before training and
+    /// after every epoch, on (up to `fidelityExamples` of) the transfer set and on the test split.
+    public var trackFidelity: Bool = false
+    public var fidelityExamples: Int = 10000
+    public var landscape: LandscapeSpec? = nil
+    public var axis: SweepAxis? = nil
     public var variants: [ExperimentVariant] = []
+    /// Overrides that make the short version of the experiment (`distill run --short`).
+    public var short: [String] = []
 
     public init() {}
 
     /// Parses and validates an experiment file, with `overrides` (`student.train.epochs=5`)
     /// applied first. Every error names the file, the line and the key.
-    public static func load(path: String, overrides: [String] = []) throws -> ExperimentConfig {
+    /// Overrides apply in order, later ones winning: a variant's own, then the file's `short:`
+    /// list (with `short`), then `overrides` (the command line's `--set`).
+    public static func load(path: String, overrides: [String] = [], short: Bool = false) throws -> ExperimentConfig {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw ExperimentError(file: path, line: nil, "cannot read the file")
         }
-        return try parse(text, file: path, overrides: overrides)
+        return try parse(text, file: path, overrides: overrides, short: short)
     }
 
-    public static func parse(_ text: String, file: String = "<experiment>", overrides: [String] = []) throws -> ExperimentConfig {
-        try parse(text, file: file, overrides: overrides, readVariants: true)
+    public static func parse(_ text: String, file: String = "<experiment>", overrides: [String] = [], short: Bool = false) throws -> ExperimentConfig {
+        if short {
+            let base = try parse(text, file: file, overrides: overrides, readVariants: false)
+            guard !base.short.isEmpty else {
+                throw ExperimentError(file: file, line: nil, "has no 'short:' list of overrides, so there is no short version to run")
+            }
+            return try parse(text, file: file, overrides: base.short + overrides, readVariants: true)
+        }
+        return try parse(text, file: file, overrides: overrides, readVariants: true)
     }
 
     static func parse(_ text: String, file: String, overrides: [String], readVariants: Bool) throws -> ExperimentConfig {
@@ -123,8 +173,17 @@ public struct ExperimentConfig: Equatable, Sendable {
         c.student.train.data = c.data
         if let m = r.raw("method") { c.methods = try methods(m, file: file, reader: r) }
         if let b = try r.map("bias_adjust") { c.biasAdjust = try biasAdjust(b) }
+        c.trackFidelity = try r.bool("track_fidelity") ?? c.trackFidelity
+        c.fidelityExamples = try r.int("fidelity_examples", min: 1) ?? c.fidelityExamples
+        if let l = try r.map("landscape") { c.landscape = try landscape(l) }
+        if let a = try r.map("axis") {
+            c.axis = SweepAxis(label: try a.requiredString("label"), log: try a.bool("log") ?? false)
+            try a.finish()
+        }
+        c.short = try r.strings("short") ?? []
         let variantNode = r.raw("variants")
         try r.finish()
+        try checkStudentInit(c, r)
         if readVariants, let v = variantNode {
             guard case .mapping(let m) = v, !m.isEmpty else {
                 throw ExperimentError(file: file, line: v.mark.map { $0.line }, "'variants' must map variant names to lists of key.path=value overrides")
@@ -133,17 +192,25 @@ public struct ExperimentConfig: Equatable, Sendable {
                 guard let name = k.string, !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
                     throw ExperimentError(file: file, line: k.mark.map { $0.line }, "variant names are letters, digits, '-', '_' or '.'")
                 }
-                let list: [String]
+                var list: [String] = [], x: Double? = nil
                 switch value {
                 case .scalar: list = value.string.map { $0.isEmpty ? [] : [$0] } ?? []
                 case .sequence(let items): list = items.compactMap(\.string)
-                default: throw ExperimentError(file: file, line: value.mark.map { $0.line }, "variant '\(name)' must be a list of key.path=value overrides")
+                case .mapping:
+                    let vr = try MapReader(value, file: file, path: "variants.\(name)")
+                    list = try vr.strings("set") ?? []
+                    x = try vr.float("x").map(Double.init)
+                    try vr.finish()
+                default: throw ExperimentError(file: file, line: value.mark.map { $0.line }, "variant '\(name)' must be a list of key.path=value overrides, or {x: NUMBER, set: [overrides]}")
+                }
+                if c.axis != nil && x == nil {
+                    throw ExperimentError(file: file, line: k.mark.map { $0.line }, "variant '\(name)' needs its position on the axis '\(c.axis!.label)': {x: NUMBER, set: [...]}")
                 }
                 let vc: ExperimentConfig
-                do { vc = try parse(text, file: file, overrides: overrides + list, readVariants: false) } catch {
+                do { vc = try parse(text, file: file, overrides: list + overrides, readVariants: false) } catch {
                     throw ExperimentError(file: file, line: k.mark.map { $0.line }, "variant '\(name)': \(error)")
                 }
-                c.variants.append(ExperimentVariant(name: name, overrides: list, config: vc))
+                c.variants.append(ExperimentVariant(name: name, overrides: list, config: vc, x: x))
             }
         }
         // everything a method can check without data: names and options
@@ -180,8 +247,11 @@ public struct ExperimentConfig: Equatable, Sendable {
         case "unlabelled":
             guard let n = count else { throw r.fail("count", nil, "an integer ≥ 1 for kind 'unlabelled'") }
             return .unlabelled(count: n)
+        case "train+unlabelled":
+            guard let n = count else { throw r.fail("count", nil, "an integer ≥ 1 for kind 'train+unlabelled'") }
+            return .withUnlabelled(count: n)
         default:
-            throw r.fail("kind", r.mapping[Node("kind")], "train, subset, drop-classes or unlabelled")
+            throw r.fail("kind", r.mapping[Node("kind")], "train, subset, drop-classes, unlabelled or train+unlabelled")
         }
     }
 
@@ -233,6 +303,10 @@ public struct ExperimentConfig: Equatable, Sendable {
         var s = StudentSpec()
         s.model = try r.string("model") ?? s.model
         s.baseline = try r.bool("baseline") ?? s.baseline
+        if let l = try r.float("init_from_teacher") {
+            guard (0...1).contains(l) else { throw r.fail("init_from_teacher", r.mapping[Node("init_from_teacher")], "λ in [0, 1]") }
+            s.initFromTeacher = l
+        }
         s.train = try training(try r.map("train"), model: s.model, data: data)
         try r.finish()
         _ = try modelCheck(s.model, r, "model")
@@ -285,6 +359,33 @@ public struct ExperimentConfig: Equatable, Sendable {
             return try seq.map(one)
         }
         return [try one(node)]
+    }
+
+    static func landscape(_ r: MapReader) throws -> LandscapeSpec {
+        var l = LandscapeSpec()
+        l.grid = try r.int("grid", min: 3) ?? l.grid
+        l.linePoints = try r.int("line_points", min: 3) ?? l.linePoints
+        l.examples = try r.int("examples", min: 1) ?? l.examples
+        l.seeds = try r.int("seeds", min: 1) ?? l.seeds
+        if let m = try r.float("margin") {
+            guard m >= 0, m <= 10 else { throw r.fail("margin", r.mapping[Node("margin")], "a number in [0, 10]") }
+            l.margin = Double(m)
+        }
+        try r.finish()
+        return l
+    }
+
+    /// Initialising from the teacher, and the landscape through student and teacher, need one
+    /// teacher network with the student's architecture.
+    static func checkStudentInit(_ c: ExperimentConfig, _ r: MapReader) throws {
+        for (what, needed) in [("student.init_from_teacher", c.student.initFromTeacher != nil), ("landscape", c.landscape != nil)] where needed {
+            guard c.teacher.model == c.student.model, c.teacher.logits == nil else {
+                throw ExperimentError(file: r.file, line: nil, "\(what) needs a teacher network with the student's model (self-distillation); the teacher is '\(c.teacher.logits ?? c.teacher.model)', the student '\(c.student.model)'")
+            }
+        }
+        if c.landscape != nil && c.teacher.ensemble != 1 {
+            throw ExperimentError(file: r.file, line: nil, "landscape needs a single teacher (the plane passes through its parameters); this teacher is an ensemble of \(c.teacher.ensemble)")
+        }
     }
 
     static func biasAdjust(_ r: MapReader) throws -> BiasAdjustSpec {

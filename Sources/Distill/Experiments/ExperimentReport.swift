@@ -19,6 +19,7 @@ public enum ExperimentReport {
         case .subset(let n): lines.append("transfer: {kind: subset, count: \(n)}")
         case .dropClasses(let cls): lines.append("transfer: {kind: drop-classes, classes: [\(cls.map(String.init).joined(separator: ", "))]}")
         case .unlabelled(let n): lines.append("transfer: {kind: unlabelled, count: \(n)}")
+        case .withUnlabelled(let n): lines.append("transfer: {kind: train+unlabelled, count: \(n)}")
         }
         lines.append("teacher:")
         lines.append("  model: \(quote(c.teacher.model))")
@@ -33,6 +34,7 @@ public enum ExperimentReport {
         lines.append("student:")
         lines.append("  model: \(quote(c.student.model))")
         lines.append("  baseline: \(c.student.baseline)")
+        if let l = c.student.initFromTeacher { lines.append("  init_from_teacher: \(l)") }
         lines.append("  train:")
         lines.append(train(c.student.train, indent: "    "))
         lines.append("method:")
@@ -40,6 +42,10 @@ public enum ExperimentReport {
             lines.append("  - name: \(m.name)")
             lines.append("    weight: \(m.weight)")
             for (k, v) in m.options.sorted(by: { $0.key < $1.key }) { lines.append("    \(k): \(quote(v))") }
+        }
+        if c.trackFidelity { lines.append("track_fidelity: true"); lines.append("fidelity_examples: \(c.fidelityExamples)") }
+        if let l = c.landscape {
+            lines.append("landscape: {grid: \(l.grid), line_points: \(l.linePoints), examples: \(l.examples), margin: \(l.margin), seeds: \(l.seeds)}")
         }
         if let b = c.biasAdjust {
             lines.append("bias_adjust: {class: \(b.classIndex), held_out: \(b.heldOut), candidates: [\(b.candidates.map { "\($0)" }.joined(separator: ", "))]}")
@@ -60,7 +66,8 @@ public enum ExperimentReport {
         try Data(curves.utf8).write(to: dir.appendingPathComponent("learning_curves.svg"), options: .atomic)
         let fidelity = fidelityChart(r)
         try Data(fidelity.utf8).write(to: dir.appendingPathComponent("accuracy_agreement.svg"), options: .atomic)
-        try Data(markdown(r, config: config).utf8).write(to: dir.appendingPathComponent("report.md"), options: .atomic)
+        let extra = try fidelitySection(r, to: dir)
+        try Data(markdown(r, config: config, extra: extra).utf8).write(to: dir.appendingPathComponent("report.md"), options: .atomic)
     }
 
     /// The comparison of a sweep's variants: one row per variant (its distilled student), plus the
@@ -70,7 +77,8 @@ public enum ExperimentReport {
         enc.outputFormatting = [.sortedKeys, .prettyPrinted]
         enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         try enc.encode(sweep).write(to: dir.appendingPathComponent("metrics.json"), options: .atomic)
-        try Data(markdown(sweep).utf8).write(to: dir.appendingPathComponent("report.md"), options: .atomic)
+        let extra = try sweepFidelityPlots(sweep, axis: sweep.axis, xs: sweep.variants.map(\.x), to: dir)
+        try Data((markdown(sweep) + extra).utf8).write(to: dir.appendingPathComponent("report.md"), options: .atomic)
         let names = sweep.variants.map(\.name)
         func stat(_ f: (SeedResult) -> Double?) -> (values: [Double], errors: [Double]?) {
             let xs = sweep.variants.map { ($0.result?.seeds ?? []).compactMap(f).filter(\.isFinite) }
@@ -90,23 +98,25 @@ public enum ExperimentReport {
             let xs = seeds.compactMap(f).filter(\.isFinite)
             return xs.isEmpty ? "–" : MarkdownTable.meanStd(xs, digits: digits)
         }
+        let tracked = sweep.variants.contains { ($0.result?.seeds ?? []).contains { $0.initialFidelity != nil } }
         var rows: [[String]] = []
         for v in sweep.variants {
             guard let s = v.result?.seeds else {
-                rows.append([v.name, v.overrides.joined(separator: " "), "failed", "–", "–", "–", "–", "–", "–", "–"])
+                rows.append([v.name, v.overrides.joined(separator: " "), "failed", "–", "–", "–", "–", "–", "–", "–", "–"] + (tracked ? ["–"] : []))
                 continue
             }
-            rows.append([v.name, v.overrides.joined(separator: " "),
+            rows.append([v.name, (v.x.map { "x = " + Landscape.format($0) + ": " } ?? "") + v.overrides.joined(separator: " "),
                          ms(s, { $0.teacher.map { Double($0.testErrors) } }, digits: 1),
                          ms(s, { $0.studentAlone.map { Double($0.testErrors) } }, digits: 1),
                          ms(s, { Double($0.studentDistilled.testErrors) }, digits: 1),
-                         ms(s, { $0.studentDistilled.test.student.accuracy }),
+                         ms(s, { $0.studentDistilled.train.student.accuracy }), ms(s, { $0.studentDistilled.test.student.accuracy }),
                          ms(s, { $0.studentDistilled.train.agreement }), ms(s, { $0.studentDistilled.test.agreement }),
-                         ms(s, { $0.studentDistilled.train.predictiveKL }), ms(s, { $0.studentDistilled.test.predictiveKL })])
+                         ms(s, { $0.studentDistilled.train.predictiveKL }), ms(s, { $0.studentDistilled.test.predictiveKL })]
+                        + (tracked ? [ms(s, { $0.initialFidelity?.trainAgreement })] : []))
         }
         out += MarkdownTable.render(header: ["variant", "settings", "teacher test errors", "student alone test errors",
-                                             "distilled test errors", "distilled test accuracy", "agreement (train)", "agreement (test)",
-                                             "KL (train)", "KL (test)"], rows: rows)
+                                             "distilled test errors", "distilled train accuracy", "distilled test accuracy", "agreement (train)", "agreement (test)",
+                                             "KL (train)", "KL (test)"] + (tracked ? ["initial agreement (train)"] : []), rows: rows)
         out += "\n\nAgreement and KL are the distilled student's, against its teacher; \"train\" is its transfer set. The student alone trains on the same labelled data with cross-entropy, from the same initialisation.\n"
         out += "\n![variants](variants.svg)\n\nEach variant's own report is in `variant-NAME/report.md`.\n"
         for f in sweep.failures { out += "\nVariant `\(f.name)` failed: \(f.error ?? "unknown error")\n" }
@@ -118,7 +128,7 @@ public enum ExperimentReport {
     }
 
     /// The Markdown report: what was run, then one row per model with accuracy, errors and fidelity.
-    public static func markdown(_ r: ExperimentResult, config c: ExperimentConfig) -> String {
+    public static func markdown(_ r: ExperimentResult, config c: ExperimentConfig, extra: String = "") -> String {
         var out = "# \(r.name)\n\n"
         out += "Data \(c.data); transfer set: \(c.transfer); teacher \(c.teacher.model)"
         out += c.teacher.ensemble > 1 ? " (ensemble of \(c.teacher.ensemble), mean \(c.teacher.combine.rawValue))" : ""
@@ -137,12 +147,12 @@ public enum ExperimentReport {
                 let xs = rs.compactMap(f).filter { $0.isFinite }
                 return xs.isEmpty ? "–" : MarkdownTable.meanStd(xs, digits: digits)
             }
-            rows.append([name, ms({ $0.test.student.accuracy }), ms({ Double($0.testErrors) }, digits: 1),
+            rows.append([name, ms({ $0.train.student.accuracy }), ms({ $0.test.student.accuracy }), ms({ Double($0.testErrors) }, digits: 1),
                          ms({ $0.test.student.negativeLogLikelihood }), ms({ $0.test.student.expectedCalibrationError }),
                          name == "teacher" ? "–" : ms({ $0.train.agreement }), name == "teacher" ? "–" : ms({ $0.test.agreement }),
                          name == "teacher" ? "–" : ms({ $0.train.predictiveKL }), name == "teacher" ? "–" : ms({ $0.test.predictiveKL })])
         }
-        out += MarkdownTable.render(header: ["model", "test accuracy", "test errors", "test NLL", "test ECE",
+        out += MarkdownTable.render(header: ["model", "train accuracy", "test accuracy", "test errors", "test NLL", "test ECE",
                                              "agreement (train)", "agreement (test)", "KL (train)", "KL (test)"], rows: rows)
         out += "\n\nAgreement is the fraction of inputs where student and teacher predict the same class; KL is the mean KL(teacher ‖ student) of the predictive distributions (Stanton et al., NeurIPS 2021). \"train\" is the transfer set the student was distilled on.\n"
         let biases = r.seeds.compactMap(\.biasAdjust)
@@ -162,6 +172,7 @@ public enum ExperimentReport {
                 out += "\n![λ graph, seed \(s.seed)](lambda_graph_seed-\(s.seed)_term-\(k).svg)\n"
             }
         }
+        out += extra
         out += "\nPer-seed numbers are in `metrics.json`; every sub-run directory holds its own log, checkpoint and `metrics.json`.\n"
         return out
     }

@@ -33,6 +33,11 @@ public struct SeedResult: Codable, Equatable, Sendable {
     /// Per-epoch test accuracy of the distilled and lone students (learning curves).
     public var distilledCurve: [Double]
     public var aloneCurve: [Double]
+    /// With `track_fidelity`: the distilled student's fidelity before training, and after each epoch.
+    public var initialFidelity: FidelityPoint? = nil
+    public var fidelityCurve: [FidelityPoint]? = nil
+    /// With `landscape`: the loss around the student (written to its own JSON and SVG files too).
+    public var landscape: LandscapeResult? = nil
 }
 
 /// Mean and sample standard deviation of a metric over seeds.
@@ -74,6 +79,12 @@ public struct ExperimentResult: Codable, Equatable, Sendable {
             role("teacher", s.teacher)
             role("student_alone", s.studentAlone)
             role("student_distilled", s.studentDistilled)
+            if let f = s.initialFidelity {
+                add("student_distilled.initial.train.agreement", f.trainAgreement)
+                add("student_distilled.initial.test.agreement", f.testAgreement)
+                add("student_distilled.initial.train.kl", f.trainKL)
+                add("student_distilled.initial.test.kl", f.testKL)
+            }
             if let b = s.biasAdjust {
                 add("bias_adjust.bias", Double(b.chosenBias))
                 add("bias_adjust.test_errors_before", Double(b.testErrorsBefore))
@@ -94,10 +105,13 @@ public struct SweepResult: Codable, Equatable, Sendable {
         /// nil when the variant failed (see `error`).
         public var result: ExperimentResult?
         public var error: String?
+        /// Position on the sweep's axis.
+        public var x: Double? = nil
     }
     public var name: String
     public var variants: [Variant]
     public var seconds: Double
+    public var axis: SweepAxis? = nil
 
     public var failures: [Variant] { variants.filter { $0.result == nil } }
 }

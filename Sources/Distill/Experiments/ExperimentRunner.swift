@@ -79,13 +79,25 @@ public final class ExperimentRunner {
             s.teacherTrain = train.first(train.count - n)
             s.transfer = train.subset(Array((train.count - n)..<train.count)).unlabelled
             s.baselineTrain = s.teacherTrain
+        case .withUnlabelled(let n):
+            let seen = config.teacher.train.subset ?? train.count - n
+            guard n < train.count, seen + n <= train.count else {
+                throw TrainingError.badValue(field: "transfer.count", value: "\(n)", expected: "at most \(train.count - seen) examples after the teacher's \(seen)")
+            }
+            s.teacherTrain = train.first(seen)
+            let rows = train.first(seen + n)
+            var labels = rows.labels.scalars
+            for i in seen..<(seen + n) { labels[i] = Dataset.unlabelledMarker }
+            s.transfer = Dataset(name: "\(train.name) (first \(seen), then \(n) unlabelled)", images: rows.images, labels: IntTensor(labels),
+                                 classCount: train.classCount)
+            s.baselineTrain = s.teacherTrain
         }
         return s
     }
 
     /// Trains `model` in `dir`, or reuses the finished run there.
     func trainOrReuse(_ cfg: TrainingConfig, model: Module, train: Dataset, test: Dataset, dir: URL,
-                      session: DistillationSession? = nil) throws -> [EpochRecord] {
+                      session: DistillationSession? = nil, tracker: FidelityTracker? = nil) throws -> [EpochRecord] {
         let metrics = dir.appendingPathComponent("metrics.json")
         if FileManager.default.fileExists(atPath: metrics.path) {
             let dec = JSONDecoder()
@@ -99,6 +111,7 @@ public final class ExperimentRunner {
         let trainer = try Trainer(config: cfg, model: model, adapters: session?.adapters ?? [], train: train, test: test, runDirectory: dir,
                                   lossFunction: session.map { s in { try s.loss($0) } })
         trainer.showProgress = showProgress
+        if let tracker { trainer.measureEpoch = { try tracker.measure(model) } }
         if let session {
             trainer.extraState = (save: { session.state }, load: { try session.loadState($0) })
             let enc = JSONEncoder()
@@ -106,6 +119,7 @@ public final class ExperimentRunner {
             let methods = String(decoding: (try? enc.encode(config.methods)) ?? Data(), as: UTF8.self)
             let t = config.teacher
             trainer.identity = "methods \(methods) teacher \(t.logits ?? t.model) \(t.checkpoints) ensemble \(t.ensemble) \(t.combine.rawValue)"
+                + (config.student.initFromTeacher.map { " init_from_teacher \($0)" } ?? "")
         }
         if let session, !session.preTrainingStages().isEmpty {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -168,13 +182,13 @@ public final class ExperimentRunner {
             runner.say = say
             // a failing variant (a diverging method, say) is reported, and the others still run
             do {
-                results.append(SweepResult.Variant(name: v.name, overrides: v.overrides, result: try runner.run(), error: nil))
+                results.append(SweepResult.Variant(name: v.name, overrides: v.overrides, result: try runner.run(), error: nil, x: v.x))
             } catch {
                 say("variant \(v.name) failed: \(error)")
-                results.append(SweepResult.Variant(name: v.name, overrides: v.overrides, result: nil, error: "\(error)"))
+                results.append(SweepResult.Variant(name: v.name, overrides: v.overrides, result: nil, error: "\(error)", x: v.x))
             }
         }
-        let sweep = SweepResult(name: config.name, variants: results, seconds: ProgressBar.now() - start)
+        let sweep = SweepResult(name: config.name, variants: results, seconds: ProgressBar.now() - start, axis: config.axis)
         try ExperimentReport.write(sweep, to: directory)
         return sweep
     }
@@ -231,7 +245,7 @@ public final class ExperimentRunner {
             }
             // the distilled student: teacher outputs are cached when the transfer set is not augmented
             say("student distilled (\(config.methods.map(\.name).joined(separator: " + "))): \(config.student.model)")
-            let student = try ModelZoo.make(config.student.model, input: input, seed: seed)
+            let student = try initialStudent(seed: seed, input: input, teacher: teacher)
             let probe = splits.transfer.images.slice(axis: 0, start: 0, length: min(8, splits.transfer.count))
             var session = try DistillationSession(student: student, teacher: teacher, methods: config.methods, probe: probe,
                                                   datasetSize: splits.transfer.count)
@@ -240,9 +254,21 @@ public final class ExperimentRunner {
                 session = try DistillationSession(student: student, teacher: cached, methods: config.methods, probe: probe,
                                                   datasetSize: splits.transfer.count)
             }
+            var tracker: FidelityTracker? = nil, initial: FidelityPoint? = nil
+            if config.trackFidelity {
+                tracker = FidelityTracker(transfer: splits.transfer, teacherTrain: teacherTrain, test: splits.test,
+                                          teacherTest: teacherTest, examples: config.fidelityExamples)
+                initial = try tracker!.measure(student)
+            }
             let history = try trainOrReuse(scfg, model: student, train: splits.transfer, test: splits.test,
-                                           dir: directory.appendingPathComponent("seed-\(seed)/student-distilled"), session: session)
+                                           dir: directory.appendingPathComponent("seed-\(seed)/student-distilled"), session: session,
+                                           tracker: tracker)
             let distilled = try role(student, teacherTrain: teacherTrain, teacherTest: teacherTest, splits: splits, history: history)
+            var landscape: LandscapeResult? = nil
+            if let spec = config.landscape, k < spec.seeds {
+                landscape = try landscapeAround(student, seed: seed, input: input, teacher: teacher, teacherTrain: teacherTrain,
+                                                splits: splits, session: session, spec: spec)
+            }
             // all-pairs mutual-information terms: draw the learned or fixed λ between the layers
             for (k, mi) in session.losses.enumerated().compactMap({ i, l in (l as? MutualInformationLoss).map { (i, $0) } }) {
                 let svg = LambdaGraph.svg(for: mi, title: "\(config.name), seed \(seed): λ between teacher and student layers")
@@ -253,11 +279,66 @@ public final class ExperimentRunner {
                 bias = try adjustBias(student, spec: b, validation: v, test: splits.test)
             }
             results.append(SeedResult(seed: seed, teacher: teacherRole, studentAlone: alone, studentDistilled: distilled, biasAdjust: bias,
-                                      distilledCurve: history.map(\.testAccuracy), aloneCurve: aloneHistory.map(\.testAccuracy)))
+                                      distilledCurve: history.map(\.testAccuracy), aloneCurve: aloneHistory.map(\.testAccuracy),
+                                      initialFidelity: initial, fidelityCurve: config.trackFidelity ? history.compactMap(\.fidelity) : nil,
+                                      landscape: landscape))
         }
         let result = ExperimentResult(name: config.name, seeds: results, summary: ExperimentResult.summarize(results),
                                       seconds: ProgressBar.now() - start)
         try ExperimentReport.write(result, config: config, to: directory)
+        return result
+    }
+
+    /// The teacher network the student is initialised from and drawn against (member 0).
+    func teacherNetwork(_ teacher: Teacher) -> Module? {
+        (teacher as? ModelTeacher)?.model ?? (teacher as? EnsembleTeacher)?.members.first
+    }
+
+    /// A fresh student for `seed`: random, or interpolated towards the teacher (`init_from_teacher`).
+    func initialStudent(seed: UInt64, input: ModelInput, teacher: Teacher) throws -> Module {
+        let student = try ModelZoo.make(config.student.model, input: input, seed: seed)
+        if let lambda = config.student.initFromTeacher {
+            guard let t = teacherNetwork(teacher) else {
+                throw TrainingError.badValue(field: "student.init_from_teacher", value: "\(lambda)", expected: "a teacher network to start from, not precomputed logits")
+            }
+            try StudentInitialisation.interpolate(student, towards: t, lambda: lambda)
+        }
+        return student
+    }
+
+    /// Measures (or reads back) the distillation loss around the trained `student` and writes
+    /// `landscape_seed-S.json` and its plots.
+    func landscapeAround(_ student: Module, seed: UInt64, input: ModelInput, teacher: Teacher, teacherTrain: Tensor,
+                         splits: Splits, session: DistillationSession, spec: LandscapeSpec) throws -> LandscapeResult {
+        let json = directory.appendingPathComponent("landscape_seed-\(seed).json")
+        let dec = JSONDecoder()
+        dec.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let result: LandscapeResult
+        if let data = try? Data(contentsOf: json), let saved = try? dec.decode(LandscapeResult.self, from: data),
+           saved.x.count == spec.grid, saved.line.count == spec.linePoints, saved.examples == min(spec.examples, splits.transfer.count) {
+            say("  reusing the landscape in \(json.path)")
+            result = saved
+        } else {
+            guard let t = teacherNetwork(teacher) else {
+                throw TrainingError.badValue(field: "landscape", value: config.teacher.model, expected: "a teacher network")
+            }
+            say("landscape: \(spec.grid)×\(spec.grid) plane and \(spec.linePoints) points on the line, over \(min(spec.examples, splits.transfer.count)) examples")
+            let n = min(spec.examples, splits.transfer.count)
+            let temperature = session.losses.compactMap { ($0 as? HintonLoss)?.temperature }.first ?? 1
+            result = try Landscape.measure(model: try ModelZoo.make(config.student.model, input: input, seed: seed),
+                                           initial: try initialStudent(seed: seed, input: input, teacher: teacher).stateDict(),
+                                           student: student.stateDict(), teacher: t.stateDict(),
+                                           images: splits.transfer.images.slice(axis: 0, start: 0, length: n),
+                                           teacherLogits: teacherTrain.slice(axis: 0, start: 0, length: n),
+                                           temperature: temperature, spec: spec, seed: seed)
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.sortedKeys]
+            enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            try enc.encode(result).write(to: json, options: .atomic)
+        }
+        let plots = Landscape.plots(result, title: "\(config.name), seed \(seed)")
+        try Data(plots.plane.utf8).write(to: directory.appendingPathComponent("landscape_plane_seed-\(seed).svg"), options: .atomic)
+        try Data(plots.line.utf8).write(to: directory.appendingPathComponent("landscape_line_seed-\(seed).svg"), options: .atomic)
         return result
     }
 

@@ -23,7 +23,8 @@ extension MethodRegistry {
             MethodEntry(name: "ab", summary: "activation boundaries, connector + margin hinge (Heo et al., AAAI 2019)") { o in
                 let t = try FeatureSupport.taps(o, student: stages, teacher: stages)
                 return ActivationBoundariesLoss(studentTaps: t.student, teacherTaps: t.teacher, margin: try nonNegative(o, "margin", 1),
-                                                initEpochs: try epochs(o, "init_epochs"), seed: try FeatureSupport.seed(o))
+                                                initEpochs: try epochs(o, "init_epochs"), initScale: try nonNegative(o, "init_scale", 0.003),
+                                                seed: try FeatureSupport.seed(o))
             },
             MethodEntry(name: "fsp", summary: "FSP flow matrices (Yim et al., CVPR 2017)") { o in
                 let t = try FeatureSupport.taps(o, student: stages, teacher: stages, minimum: 2)

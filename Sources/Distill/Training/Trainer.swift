@@ -12,6 +12,8 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     public var testNLL: Double
     public var learningRate: Double
     public var seconds: Double
+    /// Agreement and KL with the teacher after this epoch (distillation runs that track them).
+    public var fidelity: FidelityPoint? = nil
 }
 
 /// Trains a model with checkpoints that survive a kill.
@@ -38,6 +40,8 @@ public final class Trainer {
     public var extraState: (save: () -> [String: Tensor], load: ([String: Tensor]) throws -> Void)?
     /// Called after each epoch with its record (reports, tests).
     public var onEpoch: ((EpochRecord) -> Void)?
+    /// Measured after each epoch and kept in its record (fidelity to a teacher).
+    public var measureEpoch: (() throws -> FidelityPoint)?
     /// Print a progress bar on standard error.
     public var showProgress = true
     /// What else defines the run besides `config` (the distillation objective and teacher): a
@@ -172,6 +176,7 @@ public final class Trainer {
                 record.testAccuracy = m.accuracy
                 record.testNLL = m.nll
             }
+            record.fidelity = try measureEpoch?()
             epoch += 1
             batchIndex = 0
             lossSum = 0; correct = 0; seen = 0

@@ -13,7 +13,10 @@ import DistillNN
 ///
 /// (sum over elements, divided by the batch size; the deepest tap weighs 1, each shallower one
 /// half the next), as RepDistiller's `ABLoss`, margin m = 1 (paper and RepDistiller).
-/// RepDistiller multiplies further by 3/1000; that constant belongs in the objective weight.
+/// RepDistiller multiplies further by 3/1000; in the main stage that constant belongs in the
+/// objective weight, and the initialisation stage (which has no objective weight) applies it as
+/// `init_scale` (without it the summed hinge, ~10⁴ per example, drives the student to NaN at
+/// SGD's usual learning rates).
 /// Taps must be **pre-ReLU** responses (in the zoo's ResNets, e.g. `layer1.2.bn2`, the block's
 /// residual branch before the add, or a model whose blocks expose pre-activations).
 /// The connector maps Cₛ → Cₜ; when Cₛ = Cₜ it is the identity (RepDistiller, no parameters).
@@ -23,21 +26,24 @@ import DistillNN
 /// the taps and the connectors on this loss alone; in the main stage RepDistiller gives it weight 0.
 ///
 /// Options: `student`, `teacher` (default `layer1,layer2,layer3`), `point`, `margin` (1), `seed`,
-/// `init_epochs` (30). Refuses in `prepare`: features that are not [N, C, H, W], different batch sizes.
+/// `init_epochs` (30), `init_scale` (0.003). Refuses in `prepare`: features that are not [N, C, H, W], different batch sizes.
 public final class ActivationBoundariesLoss: MultiStageDistillationLoss {
     public let name = "ab"
     public let studentTaps: [FeatureTap]
     public let teacherTaps: [FeatureTap]
     public let margin: Float
     public let initEpochs: Int
+    /// Factor on the loss in the `ab-init` stage (RepDistiller's 3/1000).
+    public let initScale: Float
     public let seed: UInt64
     /// One connector per tap pair: `i.0.{weight,bias}` (conv), `i.1.*` (batch norm), or identity.
     public private(set) var connectors: AdapterList?
     public var adapters: Module? { connectors }
 
-    public init(studentTaps: [FeatureTap], teacherTaps: [FeatureTap], margin: Float = 1, initEpochs: Int = 30, seed: UInt64 = 0) {
+    public init(studentTaps: [FeatureTap], teacherTaps: [FeatureTap], margin: Float = 1, initEpochs: Int = 30,
+                initScale: Float = 0.003, seed: UInt64 = 0) {
         self.studentTaps = studentTaps; self.teacherTaps = teacherTaps; self.margin = margin
-        self.initEpochs = initEpochs; self.seed = seed
+        self.initEpochs = initEpochs; self.initScale = initScale; self.seed = seed
     }
 
     public func prepare(studentShapes ss: [[Int]], teacherShapes ts: [[Int]]) throws {
@@ -69,6 +75,6 @@ public final class ActivationBoundariesLoss: MultiStageDistillationLoss {
 
     public func preTrainingStages() -> [PreTrainingStage] {
         guard let connectors else { failCheck("ab: preTrainingStages called before prepare") }
-        return [PreTrainingStage(name: "ab-init", epochs: initEpochs, student: .upToTaps, modules: [connectors]) { self.loss($0) }]
+        return [PreTrainingStage(name: "ab-init", epochs: initEpochs, student: .upToTaps, modules: [connectors]) { self.loss($0) * self.initScale }]
     }
 }
