@@ -7,7 +7,7 @@ RELEASE := -c release -Xswiftc -target-cpu -Xswiftc $(CPU)
 DEB_PACKAGES := libdnnl-dev zlib1g-dev python3-torch python3-numpy dataset-fashion-mnist libopenblas0-openmp
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: setup build release test run bench clean
+.PHONY: setup build release test run bench studies studies-short clean
 
 ## Installs the Debian packages the build and the tests need, when any is missing.
 setup:
@@ -31,6 +31,15 @@ test: setup
 ## The main job: a short Hinton-distillation experiment on Fashion-MNIST (report in runs/hinton-short).
 run: release
 	.build/release/distill run experiments/hinton-short.yaml --out runs/hinton-short
+
+## The six fidelity studies of Stanton et al. 2021 (README, "Does distillation really work?"), one
+## after another with shared teachers; each resumes where it stopped. `make studies-short`: minutes.
+STUDIES := self-distillation temperature initialisation optimisation data landscape
+studies: release
+	for s in $(STUDIES); do .build/release/distill run experiments/stanton-$$s.yaml --teachers runs/stanton-teachers --out runs/stanton-$$s || exit 1; done
+
+studies-short: release
+	for s in $(STUDIES); do .build/release/distill run experiments/stanton-$$s.yaml --short --teachers runs/stanton-teachers-short --out runs/stanton-$$s-short || exit 1; done
 
 ## Throughput side by side with PyTorch and JAX (see Benchmarks/README.md).
 bench: setup

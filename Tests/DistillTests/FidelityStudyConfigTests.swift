@@ -83,6 +83,7 @@ final class FidelityStudyConfigTests: XCTestCase {
         transfer: {kind: train+unlabelled, count: 500}
         track_fidelity: true
         fidelity_examples: 300
+        test_subset: 1000
         landscape: {grid: 7, line_points: 9, examples: 200, margin: 0.5, seeds: 2}
         """
         let c = try ExperimentConfig.parse(yaml.replacingOccurrences(of: "transfer: {kind: subset, count: 2000}\n", with: ""), file: "r.yaml",

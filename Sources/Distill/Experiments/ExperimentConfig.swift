@@ -62,7 +62,8 @@ public struct StudentSpec: Equatable, Sendable {
 public struct LandscapeSpec: Equatable, Sendable {
     /// Grid points per side of the plane.
     public var grid: Int = 15
-    /// Points on the line from the student (0) to the teacher (1), from −`margin` to 1 + `margin`.
+    /// Points on the line from the student (0) to the teacher (1), both included; the line goes on
+    /// at the same spacing for `margin` beyond each end.
     public var linePoints: Int = 25
     /// Transfer examples the loss is averaged over (the first ones).
     public var examples: Int = 1000
@@ -116,6 +117,8 @@ public struct ExperimentConfig: Equatable, Sendable {
     /// after every epoch, on (up to `fidelityExamples` of) the transfer set and on the test split.
     public var trackFidelity: Bool = false
     public var fidelityExamples: Int = 10000
+    /// Evaluate on the first N test examples only (quick runs and tests; nil: the whole split).
+    public var testSubset: Int? = nil
     public var landscape: LandscapeSpec? = nil
     public var axis: SweepAxis? = nil
     public var variants: [ExperimentVariant] = []
@@ -175,6 +178,7 @@ public struct ExperimentConfig: Equatable, Sendable {
         if let b = try r.map("bias_adjust") { c.biasAdjust = try biasAdjust(b) }
         c.trackFidelity = try r.bool("track_fidelity") ?? c.trackFidelity
         c.fidelityExamples = try r.int("fidelity_examples", min: 1) ?? c.fidelityExamples
+        c.testSubset = try r.int("test_subset", min: 1)
         if let l = try r.map("landscape") { c.landscape = try landscape(l) }
         if let a = try r.map("axis") {
             c.axis = SweepAxis(label: try a.requiredString("label"), log: try a.bool("log") ?? false)

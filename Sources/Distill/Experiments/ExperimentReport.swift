@@ -43,6 +43,7 @@ public enum ExperimentReport {
             lines.append("    weight: \(m.weight)")
             for (k, v) in m.options.sorted(by: { $0.key < $1.key }) { lines.append("    \(k): \(quote(v))") }
         }
+        if let n = c.testSubset { lines.append("test_subset: \(n)") }
         if c.trackFidelity { lines.append("track_fidelity: true"); lines.append("fidelity_examples: \(c.fidelityExamples)") }
         if let l = c.landscape {
             lines.append("landscape: {grid: \(l.grid), line_points: \(l.linePoints), examples: \(l.examples), margin: \(l.margin), seeds: \(l.seeds)}")

@@ -60,7 +60,8 @@ public final class ExperimentRunner {
 
     func splits() throws -> Splits {
         let spec = try DataSpec(config.data)
-        let train = try spec.load(.train), test = try spec.load(.test)
+        let train = try spec.load(.train), fullTest = try spec.load(.test)
+        let test = config.testSubset.map { fullTest.first(min($0, fullTest.count)) } ?? fullTest
         var s = Splits(teacherTrain: train, transfer: train, validation: nil, test: test, baselineTrain: train)
         switch config.transfer {
         case .train: break
@@ -315,7 +316,7 @@ public final class ExperimentRunner {
         dec.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let result: LandscapeResult
         if let data = try? Data(contentsOf: json), let saved = try? dec.decode(LandscapeResult.self, from: data),
-           saved.x.count == spec.grid, saved.line.count == spec.linePoints, saved.examples == min(spec.examples, splits.transfer.count) {
+           saved.x.count == spec.grid, saved.line == Landscape.linePositions(spec), saved.examples == min(spec.examples, splits.transfer.count) {
             say("  reusing the landscape in \(json.path)")
             result = saved
         } else {

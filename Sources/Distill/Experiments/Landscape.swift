@@ -25,7 +25,7 @@ public struct LandscapeResult: Codable, Equatable, Sendable {
     public var x: [Double]
     public var y: [Double]
     public var loss: [[Double]]
-    /// Positions on the line θₛ + a·(θₜ − θₛ) (0: student, 1: teacher), the loss there and the
+    /// Positions on the line θₛ + a·(θₜ − θₛ) (0: student, 1: teacher; `Landscape.linePositions`), the loss there and the
     /// top-1 agreement with the teacher's logits.
     public var line: [Double]
     public var lineLoss: [Double]
@@ -145,7 +145,7 @@ public enum Landscape {
             }
             loss.append(row)
         }
-        let line = grid(-spec.margin, 1 + spec.margin, spec.linePoints)
+        let line = linePositions(spec)
         var lineLoss: [Double] = [], lineAgreement: [Double] = []
         for a in line {
             let r = try evaluate((0..<d).map { fs.values[$0] + Float(a) * (ft.values[$0] - fs.values[$0]) })
@@ -154,6 +154,14 @@ public enum Landscape {
         return LandscapeResult(seed: seed, temperature: Double(temperature), examples: images.shape[0],
                                points: ["init": [0, 0], "student": [nu, 0], "teacher": [tx, ty]],
                                x: gx, y: gy, loss: loss, line: line, lineLoss: lineLoss, lineAgreement: lineAgreement)
+    }
+
+    /// Positions on the line: `linePoints` evenly spaced from the student (0) to the teacher (1),
+    /// both included, continued at the same spacing for `margin` beyond each end.
+    public static func linePositions(_ spec: LandscapeSpec) -> [Double] {
+        let h = 1 / Double(spec.linePoints - 1)
+        let extra = Int((spec.margin / h).rounded(.up))
+        return (-extra...(spec.linePoints - 1 + extra)).map { Double($0) * h }
     }
 
     /// The heat map of log₁₀ loss on the plane with the three points marked, and the line plots.

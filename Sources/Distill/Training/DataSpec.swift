@@ -1,6 +1,7 @@
 import DistillCore
 import DistillData
 import DistillNN
+import Foundation
 
 /// A data set named on the command line or in an experiment file:
 /// `fashion-mnist` (the Debian package's files), `fashion-mnist:DIR`, `mnist:DIR`, `kmnist:DIR`,
@@ -26,8 +27,22 @@ public struct DataSpec: Equatable, Sendable, CustomStringConvertible {
 
     public var description: String { directory.map { "\(family):\($0)" } ?? family }
 
-    /// Loads one split.
+    /// Loads one split. A split is read and decoded once per process and then shared (tensors
+    /// are copy-on-write): a sweep of many variants reads its files once.
     public func load(_ split: DatasetSplit) throws -> Dataset {
+        let key = "\(description)|\(split)"
+        DataSpec.lock.lock()
+        defer { DataSpec.lock.unlock() }
+        if let d = DataSpec.loaded[key] { return d }
+        let d = try read(split)
+        DataSpec.loaded[key] = d
+        return d
+    }
+
+    nonisolated(unsafe) private static var loaded: [String: Dataset] = [:]
+    private static let lock = NSLock()
+
+    private func read(_ split: DatasetSplit) throws -> Dataset {
         switch family {
         case "fashion-mnist": return try Dataset.fashionMNIST(directory: directory ?? Dataset.defaultFashionMNISTDirectory, split: split)
         case "mnist": return try Dataset.mnist(directory: directory!, split: split)
