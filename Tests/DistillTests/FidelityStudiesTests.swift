@@ -83,6 +83,16 @@ final class FidelityStudiesTests: XCTestCase {
                 }
                 let report = try String(contentsOf: dir.appendingPathComponent("report.md"), encoding: .utf8)
                 XCTAssertTrue(report.contains("Loss landscape") && report.contains("landscape_plane_seed-0.svg"), report)
+                // an interrupted study resumes without redoing finished work: run it again
+                var said: [String] = []
+                let again = ExperimentRunner(config: config, directory: dir)
+                again.teacherRoot = runner.teacherRoot
+                again.showProgress = false
+                again.say = { said.append($0) }
+                let r2 = try again.run()
+                XCTAssertEqual(said.filter { $0.contains("reusing") }.count, 3, "teacher, distilled student, landscape: \(said)")
+                XCTAssertEqual(r2.seeds[0].landscape, l)
+                XCTAssertEqual(r2.seeds[0].studentDistilled.test, results[0].1.seeds[0].studentDistilled.test)
             default: break
             }
         }

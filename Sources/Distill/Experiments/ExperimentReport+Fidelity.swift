@@ -18,8 +18,8 @@ extension ExperimentReport {
 
     /// Agreement and KL per epoch of one experiment (nil when fidelity was not tracked).
     static func fidelityCurves(_ r: ExperimentResult) -> (agreement: String, kl: String)? {
-        let agr = [curve("train (distillation data)", r.seeds, { $0.trainAgreement }), curve("test", r.seeds, { $0.testAgreement })].compactMap { $0 }
-        let kl = [curve("train (distillation data)", r.seeds, { $0.trainKL }), curve("test", r.seeds, { $0.testKL })].compactMap { $0 }
+        let agr = [curve("distillation data", r.seeds, { $0.trainAgreement }), curve("test", r.seeds, { $0.testAgreement })].compactMap { $0 }
+        let kl = [curve("distillation data", r.seeds, { $0.trainKL }), curve("test", r.seeds, { $0.testKL })].compactMap { $0 }
         guard !agr.isEmpty else { return nil }
         return (SVGPlot.lineChart(title: "\(r.name): teacher–student agreement per epoch", xLabel: "epoch (0: initialisation)",
                                   yLabel: "top-1 agreement", series: agr),
@@ -90,10 +90,10 @@ extension ExperimentReport {
                     series("student alone", { $0.studentAlone?.test.student.accuracy }),
                     series("student distilled", { $0.studentDistilled.test.student.accuracy })]),
                 ("sweep_agreement.svg", "teacher–student agreement", "top-1 agreement", [
-                    series("train (distillation data)", { $0.studentDistilled.train.agreement }),
+                    series("distillation data", { $0.studentDistilled.train.agreement }),
                     series("test", { $0.studentDistilled.test.agreement })]),
                 ("sweep_kl.svg", "predictive KL(teacher ‖ student)", "KL (nats)", [
-                    series("train (distillation data)", { $0.studentDistilled.train.predictiveKL }),
+                    series("distillation data", { $0.studentDistilled.train.predictiveKL }),
                     series("test", { $0.studentDistilled.test.predictiveKL })]),
             ]
             out += "\n## Against \(axis.label)\n\n"
