@@ -9,6 +9,16 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("mlp:1200x1200") && r.stdout.contains("2395210"), r.stdout)
     }
 
+    func testModelsCountsTheSpecsItIsGiven() throws {
+        let r = try CLI.run(["models", "cnn:8x16x32,fc=64,bn=1", "resnet20"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        // conv 80 + 1,168 + 4,640, batch norm 112, fc 18,496 + 650
+        XCTAssertEqual(r.stdout, "cnn:8x16x32,fc=64,bn=1  25146\nresnet20  272186\n")
+        let bad = try CLI.run(["models", "resnet21"])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("unknown model 'resnet21'"), bad.stderr)
+    }
+
     func testUnknownModelIsAClearError() throws {
         let r = try CLI.run(["train", "--model", "resnet21", "--out", try CLI.temporaryDirectory().path])
         XCTAssertEqual(r.status, 1)
