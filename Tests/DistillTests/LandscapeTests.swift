@@ -17,6 +17,24 @@ final class LandscapeTests: XCTestCase {
         XCTAssertEqual(Landscape.kdLoss(student: t, teacher: t, temperature: 2).agreement, 1)
     }
 
+    func testBatchNormVariancesStayPositiveAnywhereOnThePlane() throws {
+        let bnInput = ModelInput(channels: 1, height: 8, width: 8, classes: 3)
+        let a = try ModelZoo.make("cnn:4x8,fc=16,bn=1", input: bnInput, seed: 1)
+        let b = try ModelZoo.make("cnn:4x8,fc=16,bn=1", input: bnInput, seed: 2)
+        a.train(); _ = a(seeded([6, 1, 8, 8], -3, 3, seed: 5))   // running variances away from 1
+        let keys = a.stateDict().keys.sorted()
+        let fa = Landscape.Flat(a.stateDict(), keys: keys), fb = Landscape.Flat(b.stateDict(), keys: keys)
+        // the round trip gives the state back
+        for (k, v) in fa.state(fa.values) {
+            for (x, y) in zip(v.scalars, a.stateDict()[k]!.scalars) { XCTAssertEqual(x, y, accuracy: 1e-5 * max(1, abs(y)), k) }
+        }
+        // far past either end of the line, every variance is still positive
+        for t: Float in [-3, 4] {
+            let far = fa.state(zip(fa.values, fb.values).map { $0 + t * ($1 - $0) })
+            for (k, v) in far where k.hasSuffix("running_var") { XCTAssertTrue(v.scalars.allSatisfy { $0 > 0 }, "\(k) at \(t)") }
+        }
+    }
+
     func testPlaneThroughInitStudentAndTeacher() throws {
         let initial = try ModelZoo.make("mlp:8", input: input, seed: 1)
         let student = try ModelZoo.make("mlp:8", input: input, seed: 2)

@@ -316,7 +316,7 @@ public final class ExperimentRunner {
         dec.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let result: LandscapeResult
         if let data = try? Data(contentsOf: json), let saved = try? dec.decode(LandscapeResult.self, from: data),
-           saved.x.count == spec.grid, saved.line == Landscape.linePositions(spec), saved.examples == min(spec.examples, splits.transfer.count) {
+           saved.version == LandscapeResult.currentVersion, saved.x.count == spec.grid, saved.line == Landscape.linePositions(spec), saved.examples == min(spec.examples, splits.transfer.count) {
             say("  reusing the landscape in \(json.path)")
             result = saved
         } else {

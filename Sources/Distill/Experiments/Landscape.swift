@@ -10,12 +10,17 @@ import Foundation
 /// Plane coordinates: origin θᵢ, first axis e₁ = (θₛ − θᵢ)/‖θₛ − θᵢ‖, second axis e₂ the part of
 /// θₜ − θᵢ orthogonal to e₁, normalised (Gram–Schmidt), so distances on the plot are distances in
 /// parameter space. When θₜ lies on the first axis (a student initialised at the teacher), e₂ is a
-/// seeded random direction orthogonal to e₁. Every parameter and buffer is part of the vector
-/// (BatchNorm running variances are clamped at 0 where the plane extrapolates below it).
+/// seeded random direction orthogonal to e₁. Every parameter and buffer is part of the vector;
+/// BatchNorm running variances enter as their logarithms, so no point of the plane has a
+/// negative variance (a linear blend extrapolated past the teacher did, and a variance clamped
+/// at 0 turned the loss there into 10¹⁰).
 ///
 /// The loss at θ is T²·mean KL(softmax(z_t/T) ‖ softmax(z_θ/T)) over a fixed set of transfer
 /// examples (the `kd` term at the experiment's temperature), with the network in eval mode.
 public struct LandscapeResult: Codable, Equatable, Sendable {
+    /// How the plane is built (a cached result of another version is measured again).
+    public static let currentVersion = 2
+    public var version: Int? = LandscapeResult.currentVersion
     public var seed: UInt64
     public var temperature: Double
     public var examples: Int
@@ -42,15 +47,22 @@ public enum Landscape {
         init(_ state: [String: Tensor], keys: [String]) {
             self.keys = keys
             shapes = keys.map { state[$0]!.shape }
-            values = keys.flatMap { state[$0]!.scalars }
+            values = keys.flatMap { k in
+                Flat.isVariance(k) ? state[k]!.scalars.map { Foundation.log(Swift.max($0, Flat.floor)) } : state[k]!.scalars
+            }
         }
+
+        /// BatchNorm running variances live in log space, so every point of the plane (and of the
+        /// line beyond its ends) has positive variances.
+        static func isVariance(_ key: String) -> Bool { key.hasSuffix("running_var") }
+        static let floor: Float = 1e-12
 
         func state(_ v: [Float]) -> [String: Tensor] {
             var out: [String: Tensor] = [:], o = 0
             for (k, s) in zip(keys, shapes) {
                 let n = s.reduce(1, *)
                 var chunk = Array(v[o..<(o + n)])
-                if k.hasSuffix("running_var") { for i in chunk.indices where chunk[i] < 0 { chunk[i] = 0 } }
+                if Flat.isVariance(k) { chunk = chunk.map { Foundation.exp($0) } }
                 out[k] = Tensor(shape: s, scalars: chunk)
                 o += n
             }
@@ -166,7 +178,9 @@ public enum Landscape {
 
     /// The heat map of log₁₀ loss on the plane with the three points marked, and the line plots.
     public static func plots(_ r: LandscapeResult, title: String) -> (plane: String, line: String) {
-        let z = r.loss.map { $0.map { $0 > 0 ? log10($0) : .nan } }
+        // losses below 10⁻³ (the teacher's own point is 0 up to rounding) are drawn at 10⁻³
+        func lg(_ v: Double) -> Double { v.isFinite ? log10(max(v, 1e-3)) : .nan }
+        let z = r.loss.map { $0.map(lg) }
         let finite = z.flatMap { $0 }.filter(\.isFinite)
         var levels: [Double] = []
         if let lo = finite.min(), let hi = finite.max(), hi > lo { levels = (1...6).map { lo + (hi - lo) * Double($0) / 7 } }
@@ -175,7 +189,7 @@ public enum Landscape {
                                     xLabel: "distance along init → student", yLabel: "distance towards the teacher",
                                     x: r.x, y: r.y, z: z, contours: levels, markers: marks)
         let line = SVGPlot.lineChart(title: "\(title): from the student (0) to the teacher (1)", xLabel: "position a", yLabel: "value",
-                                     series: [Series(name: "log₁₀ loss", points: zip(r.line, r.lineLoss).map { ($0, $1 > 0 ? log10($1) : .nan) }),
+                                     series: [Series(name: "log₁₀ loss", points: zip(r.line, r.lineLoss).map { ($0, lg($1)) }),
                                               Series(name: "agreement", points: zip(r.line, r.lineAgreement).map { ($0, $1) })])
         return (plane, line)
     }
