@@ -323,7 +323,7 @@ public final class ExperimentRunner {
             guard let t = teacherNetwork(teacher) else {
                 throw TrainingError.badValue(field: "landscape", value: config.teacher.model, expected: "a teacher network")
             }
-            say("landscape: \(spec.grid)×\(spec.grid) plane and \(spec.linePoints) points on the line, over \(min(spec.examples, splits.transfer.count)) examples")
+            say("landscape: \(spec.grid)×\(spec.grid) plane and \(Landscape.linePositions(spec).count) points on the line, over \(min(spec.examples, splits.transfer.count)) examples")
             let n = min(spec.examples, splits.transfer.count)
             let temperature = session.losses.compactMap { ($0 as? HintonLoss)?.temperature }.first ?? 1
             result = try Landscape.measure(model: try ModelZoo.make(config.student.model, input: input, seed: seed),
