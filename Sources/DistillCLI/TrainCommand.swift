@@ -26,6 +26,7 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("augment"), help: "Augmentations, e.g. jitter:2 or crop:4,flip or mixup:0.2.") var augmentation = ""
     @Option var seed: UInt64 = 0
     @Option(name: .customLong("checkpoint-every"), help: "Also checkpoint every N steps (0: each epoch only).") var checkpointEvery = 0
+    @Option(name: .customLong("grad-clip"), help: "Clip the global gradient norm of each step to this value.") var gradClip: Float?
     @Option(help: "Threads for the kernels (default: DISTILL_NUM_THREADS, OMP_NUM_THREADS or all cores).") var threads: Int?
     @Option(name: .customLong("out"), help: "Run directory.") var out = "runs/train"
     @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
@@ -41,7 +42,7 @@ struct Train: ParsableCommand {
             c.model = model; c.data = data; c.subset = subset; c.epochs = epochs; c.batchSize = batchSize
             c.optimizer = optimizer; c.learningRate = learningRate; c.momentum = momentum; c.nesterov = nesterov
             c.weightDecay = weightDecay; c.schedule = schedule; c.warmupEpochs = warmupEpochs
-            c.augmentation = augmentation; c.seed = seed; c.checkpointEvery = checkpointEvery
+            c.augmentation = augmentation; c.seed = seed; c.checkpointEvery = checkpointEvery; c.gradClip = gradClip
             try c.validate()
             let spec = try DataSpec(c.data)
             var trainSet = try spec.load(.train)

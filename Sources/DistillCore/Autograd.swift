@@ -82,6 +82,12 @@ extension Tensor {
     /// Clears the accumulated gradient of a leaf.
     public func zeroGradient() { node?.grad = nil }
 
+    /// Multiplies the accumulated gradient of a leaf by `factor` (gradient clipping); no graph.
+    public func scaleGradient(by factor: Float) {
+        guard let g = node?.grad else { return }
+        node?.grad = withoutGradients { g.detached() * factor }
+    }
+
     /// Records an op. `inputs` are the op's differentiable operands; the pullback receives the
     /// gradient of the result and the result itself (with its node, so second-order graphs can
     /// flow through it; its values are only valid when `savesOutput`), and returns one gradient

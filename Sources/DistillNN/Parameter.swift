@@ -30,6 +30,9 @@ public final class Parameter {
     /// Drops the accumulated gradient.
     public func zeroGradient() { value.zeroGradient() }
 
+    /// Multiplies the accumulated gradient by `factor` (gradient clipping).
+    public func scaleGradient(by factor: Float) { value.scaleGradient(by: factor) }
+
     private func normalizeLeaf(force: Bool = false) {
         let isLeaf = value.node?.isLeaf ?? false
         if requiresGradient && (force || !isLeaf) {

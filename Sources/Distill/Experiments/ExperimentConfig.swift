@@ -275,6 +275,7 @@ public struct ExperimentConfig: Equatable, Sendable {
         t.augmentation = try r.string("augmentation") ?? t.augmentation
         t.checkpointEvery = try r.int("checkpoint_every", min: 0) ?? t.checkpointEvery
         t.subset = try r.int("subset", min: 1) ?? t.subset
+        t.gradClip = try r.float("grad_clip") ?? t.gradClip
         try r.finish()
         do { try t.validate() } catch {
             throw ExperimentError(file: r.file, line: r.line, "\(r.path): \(error)")

@@ -9,7 +9,7 @@ public enum ExperimentReport {
             let keys = ["epochs: \(t.epochs)", "batch_size: \(t.batchSize)", "optimizer: \(t.optimizer)", "learning_rate: \(t.learningRate)",
              "momentum: \(t.momentum)", "nesterov: \(t.nesterov)", "weight_decay: \(t.weightDecay)", "schedule: \(quote(t.schedule))",
              "warmup_epochs: \(t.warmupEpochs)", "augmentation: \(quote(t.augmentation))", "checkpoint_every: \(t.checkpointEvery)"]
-            let all = keys + (t.subset.map { ["subset: \($0)"] } ?? [])
+            let all = keys + (t.subset.map { ["subset: \($0)"] } ?? []) + (t.gradClip.map { ["grad_clip: \($0)"] } ?? [])
             return all.map { indent + $0 }.joined(separator: "\n")
         }
         var lines = ["name: \(quote(c.name))", "data: \(quote(c.data))", "seeds: [\(c.seeds.map(String.init).joined(separator: ", "))]"]

@@ -69,6 +69,18 @@ public final class Trainer {
         return ce * mix.lambda + crossEntropy(logits: logits, labels: mix.partnerLabels) * (1 - mix.lambda)
     }
 
+    /// Scales every gradient by min(1, maxNorm / (‖g‖ + 1e-6)), ‖g‖ the L2 norm of all of them
+    /// together (PyTorch's `clip_grad_norm_`); returns that norm.
+    @discardableResult
+    public static func clipGradients(_ params: [Parameter], maxNorm: Float) -> Float {
+        var sq = 0.0
+        for p in params { if let g = p.gradient { for v in g.scalars { sq += Double(v) * Double(v) } } }
+        let norm = Float(sq.squareRoot())
+        let scale = maxNorm / (norm + 1e-6)
+        if scale < 1 { for p in params { p.scaleGradient(by: scale) } }
+        return norm
+    }
+
     var checkpointPath: String { runDirectory.appendingPathComponent("checkpoint.safetensors").path }
     var modelPath: String { runDirectory.appendingPathComponent("model.safetensors").path }
 
@@ -155,6 +167,7 @@ public final class Trainer {
                 model.zeroGradients()
                 for a in adapters { a.zeroGradients() }
                 loss.backward()
+                if let maxNorm = config.gradClip { Trainer.clipGradients(trainedParameters.map(\.parameter), maxNorm: maxNorm) }
                 optimizer.step()
                 step += 1
                 batchIndex += 1

@@ -28,13 +28,16 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var seed: UInt64 = 0
     /// Also checkpoint every N steps within an epoch (0: at the end of each epoch only).
     public var checkpointEvery: Int = 0
+    /// Rescale the gradients of each step so their global L2 norm is at most this (PyTorch's
+    /// `clip_grad_norm_`); nil: no clipping.
+    public var gradClip: Float? = nil
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case model, data, subset, epochs, optimizer, momentum, nesterov, schedule, augmentation, seed
         case batchSize = "batch_size", learningRate = "learning_rate", weightDecay = "weight_decay"
-        case warmupEpochs = "warmup_epochs", checkpointEvery = "checkpoint_every"
+        case warmupEpochs = "warmup_epochs", checkpointEvery = "checkpoint_every", gradClip = "grad_clip"
     }
 
     public init(from decoder: Decoder) throws {
@@ -55,6 +58,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         augmentation = try c.decodeIfPresent(String.self, forKey: .augmentation) ?? d.augmentation
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
         checkpointEvery = try c.decodeIfPresent(Int.self, forKey: .checkpointEvery) ?? d.checkpointEvery
+        gradClip = try c.decodeIfPresent(Float.self, forKey: .gradClip)
     }
 
     /// Checks every field, naming the first that is wrong.
@@ -69,6 +73,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         guard warmupEpochs >= 0, warmupEpochs < epochs || warmupEpochs == 0 else { throw bad("warmup_epochs", warmupEpochs, "an integer in 0..<epochs") }
         guard checkpointEvery >= 0 else { throw bad("checkpoint_every", checkpointEvery, "an integer ≥ 0 (steps)") }
         if let s = subset, s < 1 { throw bad("subset", s, "an integer ≥ 1") }
+        if let g = gradClip, !(g > 0 && g.isFinite) { throw bad("grad_clip", g, "a positive number (the largest gradient norm)") }
         _ = try DataSpec(data)
         _ = try makeSchedule(stepsPerEpoch: 1)
         do { _ = try Augmentation.parse(augmentation) } catch { throw bad("augmentation", augmentation, "\(error)") }
