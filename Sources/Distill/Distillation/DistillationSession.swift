@@ -118,12 +118,12 @@ public final class DistillationSession {
     /// With mixup, teacher and student both see the blended images, and the objective is blended
     /// like the labels: λ·L(y) + (1 − λ)·L(y_partner) (terms that ignore labels are unchanged).
     public func loss(_ batch: Batch) throws -> (loss: Tensor, logits: Tensor) {
+        if batch.mixing != nil, let stateful = losses.first(where: { $0 is StatefulDistillationLoss }) {
+            throw DistillationError.invalidObjective("mixup blends the objective over two label sets, which would update the memory of '\(stateful.name)' twice; drop mixup or the method")
+        }
         let r = try run(batch)
         var l = objective.evaluate { k in termBatch(k, r, batch) }
         if let mix = batch.mixing {
-            if let stateful = losses.first(where: { $0 is StatefulDistillationLoss }) {
-                throw DistillationError.invalidObjective("mixup blends the objective over two label sets, which would update the memory of '\(stateful.name)' twice; drop mixup or the method")
-            }
             var partner = batch
             partner.labels = mix.partnerLabels
             l = l * mix.lambda + objective.evaluate { k in termBatch(k, r, partner) } * (1 - mix.lambda)
