@@ -59,10 +59,7 @@ public enum ExperimentReport {
     }
 
     public static func write(_ r: ExperimentResult, config: ExperimentConfig, to dir: URL) throws {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys, .prettyPrinted]
-        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        try enc.encode(r).write(to: dir.appendingPathComponent("metrics.json"), options: .atomic)
+        try ResultJSON.encoder([.sortedKeys, .prettyPrinted]).encode(r).write(to: dir.appendingPathComponent("metrics.json"), options: .atomic)
         let curves = learningCurves(r)
         try Data(curves.utf8).write(to: dir.appendingPathComponent("learning_curves.svg"), options: .atomic)
         let fidelity = fidelityChart(r)
@@ -74,10 +71,7 @@ public enum ExperimentReport {
     /// The comparison of a sweep's variants: one row per variant (its distilled student), plus the
     /// teacher and the student alone from the first variant that measured them.
     public static func write(_ sweep: SweepResult, to dir: URL) throws {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys, .prettyPrinted]
-        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        try enc.encode(sweep).write(to: dir.appendingPathComponent("metrics.json"), options: .atomic)
+        try ResultJSON.encoder([.sortedKeys, .prettyPrinted]).encode(sweep).write(to: dir.appendingPathComponent("metrics.json"), options: .atomic)
         let extra = try sweepFidelityPlots(sweep, axis: sweep.axis, xs: sweep.variants.map(\.x), to: dir)
         try Data((markdown(sweep) + extra).utf8).write(to: dir.appendingPathComponent("report.md"), options: .atomic)
         let names = sweep.variants.map(\.name)

@@ -101,9 +101,7 @@ public final class ExperimentRunner {
                       session: DistillationSession? = nil, tracker: FidelityTracker? = nil) throws -> [EpochRecord] {
         let metrics = dir.appendingPathComponent("metrics.json")
         if FileManager.default.fileExists(atPath: metrics.path) {
-            let dec = JSONDecoder()
-            dec.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-            let s = try dec.decode(TrainingSummary.self, from: Data(contentsOf: metrics))
+            let s = try ResultJSON.decoder.decode(TrainingSummary.self, from: Data(contentsOf: metrics))
             try model.load(from: dir.appendingPathComponent("model.safetensors").path)
             say("  reusing the finished run in \(dir.path)")
             return s.history
@@ -312,10 +310,8 @@ public final class ExperimentRunner {
     func landscapeAround(_ student: Module, seed: UInt64, input: ModelInput, teacher: Teacher, teacherTrain: Tensor,
                          splits: Splits, session: DistillationSession, spec: LandscapeSpec) throws -> LandscapeResult {
         let json = directory.appendingPathComponent("landscape_seed-\(seed).json")
-        let dec = JSONDecoder()
-        dec.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let result: LandscapeResult
-        if let data = try? Data(contentsOf: json), let saved = try? dec.decode(LandscapeResult.self, from: data),
+        if let data = try? Data(contentsOf: json), let saved = try? ResultJSON.decoder.decode(LandscapeResult.self, from: data),
            saved.version == LandscapeResult.currentVersion, saved.x.count == spec.grid, saved.line == Landscape.linePositions(spec), saved.examples == min(spec.examples, splits.transfer.count) {
             say("  reusing the landscape in \(json.path)")
             result = saved
@@ -332,10 +328,7 @@ public final class ExperimentRunner {
                                            images: splits.transfer.images.slice(axis: 0, start: 0, length: n),
                                            teacherLogits: teacherTrain.slice(axis: 0, start: 0, length: n),
                                            temperature: temperature, spec: spec, seed: seed)
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.sortedKeys]
-            enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-            try enc.encode(result).write(to: json, options: .atomic)
+            try ResultJSON.encoder([.sortedKeys]).encode(result).write(to: json, options: .atomic)
         }
         let plots = Landscape.plots(result, title: "\(config.name), seed \(seed)")
         try Data(plots.plane.utf8).write(to: directory.appendingPathComponent("landscape_plane_seed-\(seed).svg"), options: .atomic)

@@ -25,25 +25,13 @@ public struct TrainingCheckpoint {
     /// uninterrupted one would).
     public var history: [EpochRecord]
 
-    static var encoder: JSONEncoder {
-        let e = JSONEncoder()
-        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return e
-    }
-
-    static var decoder: JSONDecoder {
-        let d = JSONDecoder()
-        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return d
-    }
-
     public func write(to path: String) throws {
         let dropoutJSON = String(decoding: try JSONSerialization.data(withJSONObject: dropout.mapValues { $0.map { String($0) } }, options: [.sortedKeys]), as: UTF8.self)
         let meta: [String: String] = [
             "format": TrainingCheckpoint.format, "epoch": String(epoch), "batch": String(batch), "step": String(step),
             "loss_sum": String(lossSum), "correct": String(correct), "seen": String(seen), "seconds": String(seconds),
             "config": configJSON, "dropout": dropoutJSON,
-            "history": String(decoding: try TrainingCheckpoint.encoder.encode(history), as: UTF8.self),
+            "history": String(decoding: try ResultJSON.encoder().encode(history), as: UTF8.self),
         ]
         try SafeTensors(tensors: tensors, metadata: meta).write(to: path)
     }
@@ -71,7 +59,7 @@ public struct TrainingCheckpoint {
             dropout[k] = words
         }
         let historyText: String = try field("history") { $0 }
-        guard let history = try? TrainingCheckpoint.decoder.decode([EpochRecord].self, from: Data(historyText.utf8)) else {
+        guard let history = try? ResultJSON.decoder.decode([EpochRecord].self, from: Data(historyText.utf8)) else {
             throw TrainingError.checkpointMismatch(path: path, detail: "metadata field 'history' is not a list of epoch records")
         }
         return TrainingCheckpoint(epoch: try field("epoch") { Int($0) }, batch: try field("batch") { Int($0) },

@@ -49,10 +49,7 @@ public struct TrainingSummary: Codable, Sendable, CustomStringConvertible {
                                 finalTrainAccuracy: last?.trainAccuracy ?? .nan, testAccuracy: last?.testAccuracy ?? .nan,
                                 testErrors: Int(((1 - (last?.testAccuracy ?? 1)) * Double(testCount)).rounded()),
                                 testNLL: last?.testNLL ?? .nan, history: history)
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys, .prettyPrinted]
-        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        try enc.encode(s).write(to: dir.appendingPathComponent("metrics.json"), options: .atomic)
+        try ResultJSON.encoder([.sortedKeys, .prettyPrinted]).encode(s).write(to: dir.appendingPathComponent("metrics.json"), options: .atomic)
         return s
     }
 }
