@@ -76,24 +76,12 @@ public enum Landscape {
         return s
     }
 
-    /// Mean KD loss T²·KL(teacher ‖ student at T) and top-1 agreement of logits against teacher logits.
+    /// Mean KD loss T²·KL(teacher ‖ student at T) and top-1 agreement of logits against teacher
+    /// logits (the metrics' predictive KL on logits divided by T; argmaxes do not depend on T).
     public static func kdLoss(student: Tensor, teacher: Tensor, temperature: Float) -> (loss: Double, agreement: Double) {
-        let n = student.shape[0], c = student.shape[1]
-        let s = student.scalars, t = teacher.scalars, T = Double(temperature)
-        var total = 0.0, agree = 0
-        for r in 0..<n {
-            let sr = s[(r * c)..<((r + 1) * c)].map { Double($0) / T }, tr = t[(r * c)..<((r + 1) * c)].map { Double($0) / T }
-            let ms = sr.max()!, mt = tr.max()!
-            let ls = log(sr.reduce(0) { $0 + exp($1 - ms) }) + ms, lt = log(tr.reduce(0) { $0 + exp($1 - mt) }) + mt
-            var kl = 0.0
-            for j in 0..<c {
-                let lpt = tr[j] - lt
-                kl += exp(lpt) * (lpt - (sr[j] - ls))
-            }
-            total += kl
-            if sr.firstIndex(of: ms) == tr.firstIndex(of: mt) { agree += 1 }
-        }
-        return (T * T * total / Double(max(n, 1)), Double(agree) / Double(max(n, 1)))
+        let m = Metrics.paired(teacher: teacher / temperature, student: student / temperature)
+        let t = Double(temperature)
+        return (t * t * (m.predictiveKL ?? .nan), m.agreement ?? .nan)
     }
 
     /// Measures the plane and the line. `model` is a scratch network of the architecture (its
