@@ -10,10 +10,7 @@ extension ExperimentReport {
             guard let c = s.fidelityCurve, let i = s.initialFidelity else { return nil }
             return ([i] + c).map { pick($0) ?? .nan }
         }
-        guard let n = curves.map(\.count).min(), n > 0 else { return nil }
-        let pts = (0..<n).map { e in (x: Double(e), y: Statistics.mean(curves.map { $0[e] })) }
-        let errs = curves.count > 1 ? (0..<n).map { e in Statistics.sampleStd(curves.map { $0[e] }) } : nil
-        return Series(name: name, points: pts, errors: errs)
+        return meanCurve(name, curves, firstEpoch: 0)
     }
 
     /// Agreement and KL per epoch of one experiment (nil when fidelity was not tracked).
@@ -46,8 +43,8 @@ extension ExperimentReport {
             out += "The distillation loss (T²·KL at T = \(Landscape.format(scapes[0].temperature)), \(scapes[0].examples) transfer examples, eval mode) on the plane through the student's initialisation, the trained student and the teacher, and on the line from the student to the teacher.\n\n"
             out += MarkdownTable.render(header: ["seed", "loss at init", "loss at student", "loss at teacher", "highest loss on the line", "agreement halfway"],
                                         rows: scapes.map { l in
-                func at(_ a: Double) -> Double { l.lineLoss[l.line.enumerated().min { abs($0.element - a) < abs($1.element - a) }!.offset] }
-                let half = l.lineAgreement[l.line.enumerated().min { abs($0.element - 0.5) < abs($1.element - 0.5) }!.offset]
+                func at(_ a: Double) -> Double { l.lineLoss[nearest(l.line, a)] }
+                let half = l.lineAgreement[nearest(l.line, 0.5)]
                 let inside = zip(l.line, l.lineLoss).filter { (0...1).contains($0.0) }.map(\.1)
                 return ["\(l.seed)", SVGPlot.fixed(planeLoss(l, "init"), 4), SVGPlot.fixed(at(0), 4), SVGPlot.fixed(at(1), 4),
                         SVGPlot.fixed(inside.max() ?? .nan, 4), SVGPlot.fixed(half, 4)]
@@ -63,9 +60,12 @@ extension ExperimentReport {
     /// The loss at the grid point nearest to one of the marked points.
     static func planeLoss(_ l: LandscapeResult, _ point: String) -> Double {
         guard let p = l.points[point], !l.x.isEmpty, !l.y.isEmpty else { return .nan }
-        let j = l.x.indices.min { abs(l.x[$0] - p[0]) < abs(l.x[$1] - p[0]) }!
-        let i = l.y.indices.min { abs(l.y[$0] - p[1]) < abs(l.y[$1] - p[1]) }!
-        return l.loss[i][j]
+        return l.loss[nearest(l.y, p[1])][nearest(l.x, p[0])]
+    }
+
+    /// Index of the value of `xs` (non-empty) closest to `v`.
+    static func nearest(_ xs: [Double], _ v: Double) -> Int {
+        xs.indices.min { abs(xs[$0] - v) < abs(xs[$1] - v) }!
     }
 
     /// Plots of a sweep along its numeric axis and, when tracked, of every variant's agreement

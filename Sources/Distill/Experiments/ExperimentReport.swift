@@ -174,14 +174,19 @@ public enum ExperimentReport {
 
     static func learningCurves(_ r: ExperimentResult) -> String {
         func series(_ name: String, _ pick: (SeedResult) -> [Double]) -> Series? {
-            let curves = r.seeds.map(pick).filter { !$0.isEmpty }
-            guard let n = curves.map(\.count).min(), n > 0 else { return nil }
-            let pts = (0..<n).map { e in (x: Double(e + 1), y: Statistics.mean(curves.map { $0[e] })) }
-            let errs = curves.count > 1 ? (0..<n).map { e in Statistics.sampleStd(curves.map { $0[e] }) } : nil
-            return Series(name: name, points: pts, errors: errs)
+            meanCurve(name, r.seeds.map(pick).filter { !$0.isEmpty }, firstEpoch: 1)
         }
         let s = [series("student alone", { $0.aloneCurve }), series("student distilled", { $0.distilledCurve })].compactMap { $0 }
         return SVGPlot.lineChart(title: "\(r.name): test accuracy per epoch (mean over seeds)", xLabel: "epoch", yLabel: "test accuracy", series: s)
+    }
+
+    /// Mean ± sample std over seeds of per-epoch curves (one per seed), over the epochs every
+    /// curve has, the first numbered `firstEpoch`; nil when there is none.
+    static func meanCurve(_ name: String, _ curves: [[Double]], firstEpoch: Int) -> Series? {
+        guard let n = curves.map(\.count).min(), n > 0 else { return nil }
+        let pts = (0..<n).map { e in (x: Double(e + firstEpoch), y: Statistics.mean(curves.map { $0[e] })) }
+        let errs = curves.count > 1 ? (0..<n).map { e in Statistics.sampleStd(curves.map { $0[e] }) } : nil
+        return Series(name: name, points: pts, errors: errs)
     }
 
     static func fidelityChart(_ r: ExperimentResult) -> String {
