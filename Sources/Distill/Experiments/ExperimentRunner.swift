@@ -253,12 +253,9 @@ public final class ExperimentRunner {
                 session = try DistillationSession(student: student, teacher: cached, methods: config.methods, probe: probe,
                                                   datasetSize: splits.transfer.count)
             }
-            var tracker: FidelityTracker? = nil, initial: FidelityPoint? = nil
-            if config.trackFidelity {
-                tracker = FidelityTracker(transfer: splits.transfer, teacherTrain: teacherTrain, test: splits.test,
-                                          teacherTest: teacherTest, examples: config.fidelityExamples)
-                initial = try tracker!.measure(student)
-            }
+            let tracker = config.trackFidelity ? FidelityTracker(transfer: splits.transfer, teacherTrain: teacherTrain, test: splits.test,
+                                                                 teacherTest: teacherTest, examples: config.fidelityExamples) : nil
+            let initial = try tracker?.measure(student)
             let history = try trainOrReuse(scfg, model: student, train: splits.transfer, test: splits.test,
                                            dir: directory.appendingPathComponent("seed-\(seed)/student-distilled"), session: session,
                                            tracker: tracker)
@@ -310,17 +307,17 @@ public final class ExperimentRunner {
     func landscapeAround(_ student: Module, seed: UInt64, input: ModelInput, teacher: Teacher, teacherTrain: Tensor,
                          splits: Splits, session: DistillationSession, spec: LandscapeSpec) throws -> LandscapeResult {
         let json = directory.appendingPathComponent("landscape_seed-\(seed).json")
+        let n = min(spec.examples, splits.transfer.count)
         let result: LandscapeResult
         if let data = try? Data(contentsOf: json), let saved = try? ResultJSON.decoder.decode(LandscapeResult.self, from: data),
-           saved.version == LandscapeResult.currentVersion, saved.x.count == spec.grid, saved.line == Landscape.linePositions(spec), saved.examples == min(spec.examples, splits.transfer.count) {
+           saved.version == LandscapeResult.currentVersion, saved.x.count == spec.grid, saved.line == Landscape.linePositions(spec), saved.examples == n {
             say("  reusing the landscape in \(json.path)")
             result = saved
         } else {
             guard let t = teacherNetwork(teacher) else {
                 throw TrainingError.badValue(field: "landscape", value: config.teacher.model, expected: "a teacher network")
             }
-            say("landscape: \(spec.grid)×\(spec.grid) plane and \(Landscape.linePositions(spec).count) points on the line, over \(min(spec.examples, splits.transfer.count)) examples")
-            let n = min(spec.examples, splits.transfer.count)
+            say("landscape: \(spec.grid)×\(spec.grid) plane and \(Landscape.linePositions(spec).count) points on the line, over \(n) examples")
             let temperature = session.losses.compactMap { ($0 as? HintonLoss)?.temperature }.first ?? 1
             result = try Landscape.measure(model: try ModelZoo.make(config.student.model, input: input, seed: seed),
                                            initial: try initialStudent(seed: seed, input: input, teacher: teacher).stateDict(),

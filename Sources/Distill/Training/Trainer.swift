@@ -74,7 +74,11 @@ public final class Trainer {
     @discardableResult
     public static func clipGradients(_ params: [Parameter], maxNorm: Float) -> Float {
         var sq = 0.0
-        for p in params { if let g = p.gradient { for v in g.scalars { sq += Double(v) * Double(v) } } }
+        for p in params {
+            guard let g = p.gradient else { continue }
+            let gp = g.storage.pointer
+            for i in 0..<g.count { sq += Double(gp[i]) * Double(gp[i]) }
+        }
         let norm = Float(sq.squareRoot())
         let scale = maxNorm / (norm + 1e-6)
         if scale < 1 { for p in params { p.scaleGradient(by: scale) } }
