@@ -1,5 +1,6 @@
 import XCTest
 import DistillCore
+import DistillData
 @testable import Distill
 
 /// The experiment keys of the fidelity studies (Stanton et al. 2021): short versions, numeric
@@ -74,6 +75,37 @@ final class FidelityStudyConfigTests: XCTestCase {
         }
         XCTAssertThrowsError(try ExperimentConfig.parse(base + "\nlandscape: {grid: 2}\n", file: "l.yaml")) { e in
             XCTAssertTrue("\(e)".contains("grid"), "\(e)")
+        }
+    }
+
+    func testBadValuesOfTheNewKeysNameTheKey() {
+        let cases: [([String], String)] = [
+            (["test_subset=0"], "test_subset"),
+            (["fidelity_examples=0"], "fidelity_examples"),
+            (["track_fidelity=sometimes"], "track_fidelity"),
+            (["transfer={kind: train+unlabelled}"], "count"),
+            (["landscape={margin: -1}"], "margin"),
+            (["landscape={line_points: 2}"], "line_points"),
+            (["axis={log: true}"], "label"),
+        ]
+        for (overrides, key) in cases {
+            XCTAssertThrowsError(try ExperimentConfig.parse(base, file: "bad.yaml", overrides: overrides), "\(overrides)") { e in
+                XCTAssertTrue("\(e)".contains("bad.yaml") && "\(e)".contains(key), "\(overrides): \(e)")
+            }
+        }
+    }
+
+    func testUnlabelledExtraDataFollowsTheTeachersExamples() throws {
+        try XCTSkipUnless(ExperimentRunnerTests.hasFashionMNIST, "Fashion-MNIST is not installed")
+        let c = try ExperimentConfig.parse(base, file: "u.yaml", overrides: ["transfer={kind: train+unlabelled, count: 300}"])
+        let s = try ExperimentRunner(config: c, directory: URL(fileURLWithPath: "/nonexistent")).splits()
+        XCTAssertEqual(s.teacherTrain.count, 2000)
+        XCTAssertEqual(s.transfer.count, 2300)
+        XCTAssertEqual(Array(s.transfer.labels.scalars.prefix(2000)), s.teacherTrain.labels.scalars)
+        XCTAssertTrue(s.transfer.labels.scalars.suffix(300).allSatisfy { $0 == Dataset.unlabelledMarker })
+        let tooMany = try ExperimentConfig.parse(base, file: "u.yaml", overrides: ["transfer={kind: train+unlabelled, count: 58001}"])
+        XCTAssertThrowsError(try ExperimentRunner(config: tooMany, directory: URL(fileURLWithPath: "/nonexistent")).splits()) { e in
+            XCTAssertTrue("\(e)".contains("transfer.count") && "\(e)".contains("58000"), "\(e)")
         }
     }
 
