@@ -64,6 +64,16 @@ final class ExperimentRunnerTests: XCTestCase {
         let r2 = try again.run()
         XCTAssertEqual(said.filter { $0.contains("reusing") }.count, 5, "\(said)")   // teacher + 2 × (alone, distilled)
         XCTAssertEqual(r2.seeds.map(\.studentDistilled.test), r.seeds.map(\.studentDistilled.test))
+        // a finished sub-run of other settings is refused, never reported as this experiment's
+        for change in ["method=hinton:temperature=2,alpha=0.5", "student.train.epochs=3"] {
+            let other = ExperimentRunner(config: try ExperimentConfig.parse(yaml, file: "tiny.yaml", overrides: [change]), directory: dir)
+            other.showProgress = false
+            other.say = { _ in }
+            XCTAssertThrowsError(try other.run(), change) { e in
+                let text = "\(e)"
+                XCTAssertTrue(text.contains("seed-0/student-") && text.contains("different configuration"), text)
+            }
+        }
     }
 
     func testSweepSharesTeachersAndBaselinesAndComparesVariants() throws {

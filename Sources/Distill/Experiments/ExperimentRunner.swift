@@ -99,13 +99,6 @@ public final class ExperimentRunner {
     /// Trains `model` in `dir`, or reuses the finished run there.
     func trainOrReuse(_ cfg: TrainingConfig, model: Module, train: Dataset, test: Dataset, dir: URL,
                       session: DistillationSession? = nil, tracker: FidelityTracker? = nil) throws -> [EpochRecord] {
-        let metrics = dir.appendingPathComponent("metrics.json")
-        if FileManager.default.fileExists(atPath: metrics.path) {
-            let s = try ResultJSON.decoder.decode(TrainingSummary.self, from: Data(contentsOf: metrics))
-            try model.load(from: dir.appendingPathComponent("model.safetensors").path)
-            say("  reusing the finished run in \(dir.path)")
-            return s.history
-        }
         let train = cfg.subset.map { train.first(min($0, train.count)) } ?? train
         let trainer = try Trainer(config: cfg, model: model, adapters: session?.adapters ?? [], train: train, test: test, runDirectory: dir,
                                   lossFunction: session.map { s in { try s.loss($0) } })
@@ -119,6 +112,14 @@ public final class ExperimentRunner {
             let t = config.teacher
             trainer.identity = "methods \(methods) teacher \(t.logits ?? t.model) \(t.checkpoints) ensemble \(t.ensemble) \(t.combine.rawValue)"
                 + (config.student.initFromTeacher.map { " init_from_teacher \($0)" } ?? "")
+        }
+        let metrics = dir.appendingPathComponent("metrics.json")
+        if FileManager.default.fileExists(atPath: metrics.path) {
+            try trainer.checkExistingRun()   // a finished run of other settings is not reused
+            let s = try ResultJSON.decoder.decode(TrainingSummary.self, from: Data(contentsOf: metrics))
+            try model.load(from: dir.appendingPathComponent("model.safetensors").path)
+            say("  reusing the finished run in \(dir.path)")
+            return s.history
         }
         if let session, !session.preTrainingStages().isEmpty {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -101,6 +101,20 @@ public final class Trainer {
         return identity.isEmpty ? c : c + " " + identity
     }
 
+    /// Throws when the run directory holds a checkpoint written under other settings (another
+    /// configuration, objective or teacher), so that neither a resumed nor a finished run is
+    /// taken for the one asked for.
+    public func checkExistingRun() throws {
+        guard FileManager.default.fileExists(atPath: checkpointPath) else { return }
+        try checkSameRun(try TrainingCheckpoint.read(from: checkpointPath), try configJSON())
+    }
+
+    private func checkSameRun(_ ck: TrainingCheckpoint, _ cfg: String) throws {
+        guard ck.configJSON == cfg else {
+            throw TrainingError.checkpointMismatch(path: checkpointPath, detail: "was written by a run with a different configuration (\(ck.configJSON)), not this one (\(cfg)); run with the same settings or use another output directory")
+        }
+    }
+
     /// Runs (or, with `resume`, continues) training; returns the per-epoch history.
     @discardableResult
     public func run(resume: Bool = false) throws -> [EpochRecord] {
@@ -119,9 +133,7 @@ public final class Trainer {
         let hasCheckpoint = fm.fileExists(atPath: checkpointPath)
         if resume && hasCheckpoint {
             let ck = try TrainingCheckpoint.read(from: checkpointPath)
-            guard ck.configJSON == cfg else {
-                throw TrainingError.checkpointMismatch(path: checkpointPath, detail: "was written by a run with a different configuration (\(ck.configJSON)); resume with the same settings or use another output directory")
-            }
+            try checkSameRun(ck, cfg)
             do {
                 try model.loadStateDict(ck.tensors(under: "model"))
                 for (i, a) in adapters.enumerated() { try a.loadStateDict(ck.tensors(under: "adapter\(i)")) }
