@@ -29,11 +29,13 @@ let package = Package(
         .executableTarget(name: "DistillBench", dependencies: ["DistillCore", "DistillNN"], path: "Benchmarks/DistillBench"),
         .executableTarget(name: "OptimizerBench", dependencies: ["DistillCore", "DistillNN"], path: "Benchmarks/OptimizerBench"),
         .executableTarget(name: "ConvProbe", dependencies: ["DistillCore"], path: "Benchmarks/ConvProbe", exclude: ["conv_probe.py"]),
-        .testTarget(name: "DistillCoreTests", dependencies: ["DistillCore"], resources: [.copy("Fixtures")]),
+        // Assertions shared by the test targets (compiled only for the tests).
+        .target(name: "DistillTestSupport", dependencies: ["DistillCore"], path: "Tests/DistillTestSupport"),
+        .testTarget(name: "DistillCoreTests", dependencies: ["DistillCore", "DistillTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DistillDataTests", dependencies: ["DistillData"]),
-        .testTarget(name: "DistillTests", dependencies: ["Distill"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DistillTests", dependencies: ["Distill", "DistillTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DistillCLITests", dependencies: ["DistillCLI"]),
-        .testTarget(name: "DistillNNTests", dependencies: ["DistillNN", "DistillData"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DistillNNTests", dependencies: ["DistillNN", "DistillData", "DistillTestSupport"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,4 +1,5 @@
 import XCTest
+import DistillTestSupport
 import DistillCore
 
 /// Second-order differentiation end to end, on the computations dataset distillation needs.

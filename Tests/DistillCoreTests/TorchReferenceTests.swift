@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import DistillTestSupport
 import DistillCore
 
 /// Forward values and gradients against PyTorch 1.13 golden values
@@ -37,22 +38,6 @@ final class TorchReferenceTests: XCTestCase {
             throw FixtureError(description: "torch_reference.json: \(name).\(key) has \(data.count) values for shape \(shape)")
         }
         return Tensor(shape: shape, scalars: data.map { Float($0) })
-    }
-
-    func assertClose(_ a: Tensor, _ b: Tensor, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
-        guard a.shape == b.shape else {
-            XCTFail("\(what): shape \(Shape.describe(a.shape)) vs expected \(Shape.describe(b.shape))", file: file, line: line)
-            return
-        }
-        let x = a.scalars, y = b.scalars
-        var worst = -1, excess: Float = 0
-        for i in 0..<x.count {
-            let e = Swift.abs(x[i] - y[i]) - (1e-5 + 1e-4 * Swift.abs(y[i]))
-            if !(e <= excess) { excess = e.isNaN ? .infinity : e; worst = i }
-        }
-        if worst >= 0 {
-            XCTFail("\(what): element \(worst) is \(x[worst]), expected \(y[worst])", file: file, line: line)
-        }
     }
 
     /// Loads `inputs` of case `name` as leaves, checks f's output against `out` and the gradients of

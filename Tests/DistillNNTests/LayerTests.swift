@@ -1,4 +1,5 @@
 import XCTest
+import DistillTestSupport
 import DistillCore
 @testable import DistillNN
 

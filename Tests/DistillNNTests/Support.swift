@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import DistillTestSupport
 import DistillCore
 @testable import DistillNN
 
@@ -50,24 +51,6 @@ enum Fixture {
         var out: [String: Tensor] = [:]
         for (k, v) in try object(path) { out[k] = try tensor(v, key: path + "." + k) }
         return out
-    }
-}
-
-/// Asserts elementwise |a − b| ≤ rtol·|b| + atol, reporting the worst element.
-func assertClose(_ a: Tensor, _ b: Tensor, rtol: Float = 1e-4, atol: Float = 1e-5, _ what: String,
-                 file: StaticString = #filePath, line: UInt = #line) {
-    guard a.shape == b.shape else {
-        XCTFail("\(what): shape \(Shape.describe(a.shape)) vs expected \(Shape.describe(b.shape))", file: file, line: line)
-        return
-    }
-    let x = a.scalars, y = b.scalars
-    var worst = -1, excess: Float = 0
-    for i in 0..<x.count {
-        let e = abs(x[i] - y[i]) - (rtol * abs(y[i]) + atol)
-        if !(e <= 0) && (worst < 0 || e > excess || e.isNaN) { worst = i; excess = e }
-    }
-    if worst >= 0 {
-        XCTFail("\(what): element \(worst): \(x[worst]) vs expected \(y[worst])", file: file, line: line)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import DistillTestSupport
 import DistillCore
 @testable import Distill
 

@@ -1,4 +1,5 @@
 import XCTest
+import DistillTestSupport
 import DistillCore
 import DistillNN
 @testable import Distill

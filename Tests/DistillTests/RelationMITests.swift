@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import DistillTestSupport
 import DistillCore
 import DistillNN
 @testable import Distill

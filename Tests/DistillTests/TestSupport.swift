@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import DistillTestSupport
 import DistillCore
 import DistillNN
 @testable import Distill
@@ -149,24 +150,6 @@ struct JSONFixture {
 }
 
 // MARK: - Assertions and inputs
-
-/// Asserts elementwise |a − b| ≤ rtol·|b| + atol (defaults rtol 1e-4, atol 1e-5), reporting the
-/// worst element; a nil `a` (a gradient that never arrived) or a shape mismatch fails.
-func assertClose(_ a: Tensor?, _ b: Tensor, rtol: Float = 1e-4, atol: Float = 1e-5, _ what: String,
-                 file: StaticString = #filePath, line: UInt = #line) {
-    guard let a else { XCTFail("\(what): no value (expected shape \(Shape.describe(b.shape)))", file: file, line: line); return }
-    guard a.shape == b.shape else {
-        XCTFail("\(what): shape \(Shape.describe(a.shape)) vs expected \(Shape.describe(b.shape))", file: file, line: line)
-        return
-    }
-    let x = a.scalars, y = b.scalars
-    var worst = -1, excess: Float = 0
-    for i in 0..<x.count {
-        let e = abs(x[i] - y[i]) - (rtol * abs(y[i]) + atol)
-        if !(e <= 0) && (worst < 0 || e > excess || e.isNaN) { worst = i; excess = e }
-    }
-    if worst >= 0 { XCTFail("\(what): element \(worst): \(x[worst]) vs expected \(y[worst])", file: file, line: line) }
-}
 
 /// A tensor of the given shape, uniform in [lo, hi) (default [−1, 1)) from `SeededGenerator(seed:)`.
 func seeded(_ shape: [Int], _ lo: Float = -1, _ hi: Float = 1, seed: UInt64) -> Tensor {
