@@ -27,6 +27,14 @@ public final class GradNode {
         self.op = op; self.shape = shape; self.inputs = inputs; self.pullback = pullback
     }
 
+    /// Drops what backward needed from an interior node: its pullback (and what it captured),
+    /// its saved output and its edges.
+    func release() {
+        pullback = nil
+        inputs = []
+        savedOutput = nil
+    }
+
     /// Tears a graph down iteratively: releasing a long chain node by node would recurse once per
     /// node and overflow the stack. Each uniquely held parent is emptied before it is released.
     deinit {
@@ -187,14 +195,13 @@ enum Autograd {
                                  "backward: \(n.op!.rawValue) produced a gradient of shape \(Shape.describe(pg.shape)) for an input of shape \(Shape.describe(parent.shape))")
                     parent.pending = accumulate(pg, into: parent.pending)
                 }
+                // Done with this node: free what its pullback captured (activations, saved
+                // outputs) now, so their buffers are reused, still warm, by the rest of the pass.
+                if !retainGraph { n.release() }
             }
         }
         if !retainGraph {
-            for n in nodes where !n.isLeaf {
-                n.pullback = nil
-                n.inputs = []
-                n.savedOutput = nil
-            }
+            for n in nodes where !n.isLeaf { n.release() }
         }
         return (targets ?? []).map { found[ObjectIdentifier($0)] }
     }

@@ -71,6 +71,37 @@ final class AutogradTests: XCTestCase {
         XCTAssertNotNil(x.gradient)
     }
 
+    func testEachNodeIsFreedAsSoonAsItsPullbackHasRun() {
+        // x → a = x·x (captures x and a saved copy) → b = a·a (captures a), then backward: by the
+        // time the first op's pullback runs, the second op's captures must be gone, so a training
+        // step's activations go back to the buffer cache during backward, not after it.
+        weak var capturedBySecond: TensorStorage?
+        var releasedInTime: Bool?
+        let x = Tensor([1, 2, 3]).requiringGradient()
+        do {
+            let a = Tensor.record(.multiply, result: withoutGradients { x * x }, inputs: [x]) { g, _ in
+                releasedInTime = capturedBySecond == nil
+                return [g * x * 2]
+            }
+            let b: Tensor = {
+                let kept = a.detached() * 1     // a buffer only the second pullback holds
+                capturedBySecond = kept.storage
+                return Tensor.record(.multiply, result: withoutGradients { a * a }, inputs: [a]) { g, _ in [g * kept * 2] }
+            }()
+            XCTAssertNotNil(capturedBySecond)
+            b.sum().backward()
+        }
+        XCTAssertEqual(releasedInTime, true)
+        XCTAssertEqual(x.gradient!.scalars, [4, 32, 108])
+        // with retainGraph the graph stays whole for a second pass
+        let y = Tensor([1, 2]).requiringGradient()
+        let z = (y * y).exp().sum()
+        z.backward(retainGraph: true)
+        z.backward()
+        let once: [Float] = [2 * Float(M_E), 4 * Float(exp(4.0))]   // d/dy exp(y²) = 2y·exp(y²)
+        for (g, e) in zip(y.gradient!.scalars, once) { XCTAssertEqual(g, 2 * e, accuracy: 1e-3 * e) }
+    }
+
     func testUnbroadcastSumsGradientToOperandShape() {
         let b = Tensor([1, 2, 3]).requiringGradient()
         let x = Tensor(shape: [4, 3], repeating: 1)
