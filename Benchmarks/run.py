@@ -82,8 +82,13 @@ def build(cpu):
     return os.path.join(bin_dir, "distill-bench")
 
 
+# Threading variables a setting names itself: inherited values (the Makefile exports
+# OMP_WAIT_POLICY=PASSIVE for robustness on shared cores) would make every setting's label untrue.
+THREADING_ENV = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_PROC_BIND", "OMP_PLACES")
+
+
 def run_side(cmd, env_extra, label):
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items() if k not in THREADING_ENV}
     env.update(env_extra)
     r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     lines = [json.loads(l) for l in r.stdout.splitlines() if l.startswith("{")]
