@@ -151,6 +151,39 @@ final class ExperimentRunnerTests: XCTestCase {
         }
     }
 
+    func testTheTrainingEpochReachesLossesThatWarmUp() throws {
+        try XCTSkipUnless(Self.hasFashionMNIST, "Fashion-MNIST is not installed")
+        // DKD's term is scaled by min((epoch + 1) / W, 1): with W = 1000 the first epochs' loss is
+        // a thousandth of the unscaled one, which only holds if the runner passes the epoch on.
+        var firstLoss: [String: Double] = [:]
+        for method in ["dkd", "dkd:warmup=1000"] {
+            let yaml = """
+            name: warm
+            seeds: [0]
+            transfer: {kind: subset, count: 300}
+            teacher:
+              model: mlp:32
+              train: {epochs: 1, subset: 1000, learning_rate: 0.1}
+            student:
+              model: mlp:16
+              baseline: false
+              train: {epochs: 2, learning_rate: 0.1}
+            method: \(method)
+            """
+            let dir = try temporaryDirectory()
+            let runner = ExperimentRunner(config: try ExperimentConfig.parse(yaml, file: "warm.yaml"), directory: dir)
+            runner.showProgress = false
+            runner.say = { _ in }
+            _ = try runner.run()
+            let summary = try ResultJSON.decoder.decode(TrainingSummary.self, from: Data(contentsOf: dir.appendingPathComponent("seed-0/student-distilled/metrics.json")))
+            XCTAssertEqual(summary.history.count, 2)
+            firstLoss[method] = summary.history[0].trainLoss
+        }
+        let full = firstLoss["dkd"]!, warm = firstLoss["dkd:warmup=1000"]!
+        XCTAssertGreaterThan(full, 0)
+        XCTAssertLessThan(warm, full / 100, "first-epoch loss \(warm) with warm-up vs \(full) without")
+    }
+
     func testNonFiniteLossStopsAndKeepsTheLastGoodCheckpoint() throws {
         var g = SeededGenerator(seed: 2)
         let images = Tensor.uniform([64, 1, 2, 2], using: &g)

@@ -64,6 +64,20 @@ final class ResponseLossTests: XCTestCase {
         try golden("pseudo", try MethodRegistry.make("pseudo"), labels: IntTensor([Int](repeating: -1, count: 6)))
     }
 
+    func testDKDWarmupScalesTheWholeTermByEpoch() throws {
+        let x = try inputs()
+        let full = DecoupledKDLoss().loss(DistillationBatch(studentLogits: x.student, teacherLogits: x.teacher, labels: x.labels)).item
+        let dkd = try MethodRegistry.make("dkd", options: ["warmup": "4"])
+        // mdistiller: min(e / W, 1) in epoch e = 1, 2, …; our epochs are 0-based
+        for (epoch, factor) in [(0, 0.25), (1, 0.5), (3, 1.0), (9, 1.0)] as [(Int, Float)] {
+            let v = dkd.loss(DistillationBatch(studentLogits: x.student, teacherLogits: x.teacher, labels: x.labels, epoch: epoch)).item
+            XCTAssertEqual(v, full * factor, accuracy: 1e-5 * full, "epoch \(epoch)")
+        }
+        // outside a training loop (no epoch) the term has its full weight
+        XCTAssertEqual(dkd.loss(DistillationBatch(studentLogits: x.student, teacherLogits: x.teacher, labels: x.labels)).item, full, accuracy: 1e-6)
+        XCTAssertEqual(DecoupledKDLoss().warmupFactor(epoch: 0), 1)
+    }
+
     func testSecondOrderOfHintonAndDKD() throws {
         let x = try inputs()
         for loss in [HintonLoss(temperature: 2, alpha: 0.5), DecoupledKDLoss(alpha: 1, beta: 2, temperature: 2)] as [DistillationLoss] {
@@ -160,7 +174,7 @@ final class ResponseLossTests: XCTestCase {
         let bad: [(String, [String: String], String)] = [
             ("hinton", ["temperature": "hot"], "temperature"), ("hinton", ["temperature": "0"], "temperature"),
             ("hinton", ["alpha": "1.5"], "alpha"), ("kd", ["temperature": "-1"], "temperature"),
-            ("ce", ["label_smoothing": "2"], "label_smoothing"), ("dkd", ["beta": "-8"], "beta"),
+            ("ce", ["label_smoothing": "2"], "label_smoothing"), ("dkd", ["beta": "-8"], "beta"), ("dkd", ["warmup": "-1"], "warmup"),
             ("noisy", ["sigma": "-0.1"], "sigma"), ("noisy", ["seed": "x"], "seed"), ("noisy", ["loss": "l1"], "loss"),
         ]
         for (m, o, key) in bad {

@@ -12,6 +12,8 @@ public final class DistillationSession {
     public let teacher: Teacher
     public let objective: Objective
     public let losses: [DistillationLoss]
+    /// The epoch of the current training step (set by the trainer; losses that warm up read it).
+    public var epoch: Int?
     private let studentCapture: FeatureCapture?
     private let teacherCapture: FeatureCapture?
     /// For each term, the positions of its taps in the capture lists.
@@ -110,7 +112,7 @@ public final class DistillationSession {
         DistillationBatch(studentLogits: r.student, teacherLogits: r.teacher,
                           studentFeatures: r.sf.isEmpty ? [] : studentSlots[k].map { r.sf[$0] },
                           teacherFeatures: r.tf.isEmpty ? [] : teacherSlots[k].map { r.tf[$0] },
-                          labels: batch.labels, indices: batch.indices)
+                          labels: batch.labels, indices: batch.indices, epoch: epoch)
     }
 
     /// The objective and the student's logits for one batch (a `Trainer.LossFunction`).

@@ -106,6 +106,7 @@ public final class ExperimentRunner {
         if let tracker { trainer.measureEpoch = { try tracker.measure(model) } }
         if let session {
             trainer.extraState = (save: { session.state }, load: { try session.loadState($0) })
+            trainer.beforeStep = { session.epoch = $0 }
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys]   // option dictionaries must serialise the same way in every process
             let methods = String(decoding: (try? enc.encode(config.methods)) ?? Data(), as: UTF8.self)

@@ -15,12 +15,15 @@ public struct DistillationBatch {
     public var labels: IntTensor
     /// Dataset row of each example (memory banks, cached teacher outputs).
     public var indices: [Int]
+    /// The training epoch this step belongs to (0-based; warm-ups such as DKD's), nil outside a
+    /// training loop.
+    public var epoch: Int?
 
     public init(studentLogits: Tensor, teacherLogits: Tensor, studentFeatures: [Tensor] = [], teacherFeatures: [Tensor] = [],
-                labels: IntTensor, indices: [Int] = []) {
+                labels: IntTensor, indices: [Int] = [], epoch: Int? = nil) {
         self.studentLogits = studentLogits; self.teacherLogits = teacherLogits
         self.studentFeatures = studentFeatures; self.teacherFeatures = teacherFeatures
-        self.labels = labels; self.indices = indices
+        self.labels = labels; self.indices = indices; self.epoch = epoch
     }
 }
 

@@ -31,10 +31,12 @@ extension MethodRegistry {
                 let t = kind == .kd ? try ResponseOptions.temperature(o) : 4
                 return NoisyTeacherLoss(alpha: a, sigma: s, kind: kind, temperature: t, seed: UInt64(seed))
             },
-            MethodEntry(name: "dkd", summary: "decoupled KD: α·TCKD + β·NCKD at temperature T; Zhao et al. 2022") { o in
+            MethodEntry(name: "dkd", summary: "decoupled KD: α·TCKD + β·NCKD at temperature T, optional warm-up over epochs; Zhao et al. 2022") { o in
                 let a = try ResponseOptions.nonNegative(o, "alpha", default: 1)
                 let b = try ResponseOptions.nonNegative(o, "beta", default: 8)
-                return DecoupledKDLoss(alpha: a, beta: b, temperature: try ResponseOptions.temperature(o))
+                let w = try o.int("warmup", default: 0)
+                guard w >= 0 else { throw DistillationError.badOption(method: o.method, option: "warmup", detail: "must be ≥ 0 epochs, got \(w)") }
+                return DecoupledKDLoss(alpha: a, beta: b, temperature: try ResponseOptions.temperature(o), warmup: w)
             },
             MethodEntry(name: "pseudo", summary: "cross-entropy with the teacher's top-1 labels; Buciluă, Caruana & Niculescu-Mizil 2006") { _ in
                 PseudoLabelLoss()

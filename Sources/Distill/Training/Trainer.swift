@@ -38,6 +38,8 @@ public final class Trainer {
     public var lossFunction: LossFunction
     /// Extra state saved with checkpoints (memory banks, cached targets), keyed by name.
     public var extraState: (save: () -> [String: Tensor], load: ([String: Tensor]) throws -> Void)?
+    /// Called before each step with its epoch (0-based), e.g. for losses that warm up.
+    public var beforeStep: ((_ epoch: Int) -> Void)?
     /// Called after each epoch with its record (reports, tests).
     public var onEpoch: ((EpochRecord) -> Void)?
     /// Measured after each epoch and kept in its record (fidelity to a teacher).
@@ -175,6 +177,7 @@ public final class Trainer {
             var iterator = loader.batches(epoch: epoch, startingAt: batchIndex)
             while let batch = iterator.next() {
                 optimizer.learningRate = schedule.learningRate(at: step)
+                beforeStep?(epoch)
                 let (loss, logits) = try lossFunction(batch)
                 let value = loss.item
                 guard value.isFinite else {

@@ -14,8 +14,11 @@ import DistillNN
 /// softmax is the reference implementation's (mdistiller `dkd_loss`) way to leave the target
 /// class out of NCKD: its probability underflows to 0. KL is summed over classes and averaged
 /// over the batch, as there. Defaults α = 1, β = 8, T = 4 (the paper's CIFAR-100 setting).
-/// The reference's linear warm-up of the whole term over the first epochs is left to the
-/// trainer's weight schedule.
+///
+/// Warm-up (`warmup` W epochs, default 0 = none): the reference multiplies the whole term by
+/// min(e / W, 1) in epoch e = 1, 2, … (mdistiller `DKD.forward_train`, W = 20 of 240 epochs on
+/// CIFAR-100), so the loss starts at 1/W of its weight. The same here, from the batch's 0-based
+/// `epoch` (e = epoch + 1); a batch without an epoch (outside a training loop) gets full weight.
 ///
 /// Labels are required: rows labelled −1 (unlabelled transfer data) are skipped, the batch
 /// mean is taken over the labelled rows, and a batch without labelled rows gives 0.
@@ -23,11 +26,20 @@ import DistillNN
 public final class DecoupledKDLoss: DistillationLoss {
     public let name = "dkd"
     public let alpha: Float, beta: Float, temperature: Float
+    /// Epochs of linear warm-up (0: none).
+    public let warmup: Int
 
-    public init(alpha: Float = 1, beta: Float = 8, temperature: Float = 4) {
+    public init(alpha: Float = 1, beta: Float = 8, temperature: Float = 4, warmup: Int = 0) {
         ensure(temperature > 0 && temperature.isFinite, "dkd: temperature \(temperature) must be positive")
         ensure(alpha >= 0 && beta >= 0, "dkd: weights alpha \(alpha) and beta \(beta) must be ≥ 0")
-        self.alpha = alpha; self.beta = beta; self.temperature = temperature
+        ensure(warmup >= 0, "dkd: warmup \(warmup) must be ≥ 0 epochs")
+        self.alpha = alpha; self.beta = beta; self.temperature = temperature; self.warmup = warmup
+    }
+
+    /// The warm-up factor min((epoch + 1) / W, 1) for a 0-based epoch; 1 without warm-up or epoch.
+    public func warmupFactor(epoch: Int?) -> Float {
+        guard warmup > 0, let epoch else { return 1 }
+        return min(Float(epoch + 1) / Float(warmup), 1)
     }
 
     public func loss(_ batch: DistillationBatch) -> Tensor {
@@ -54,7 +66,7 @@ public final class DecoupledKDLoss: DistillationLoss {
         let bs = Self.binary(zs.softmax(alongAxis: 1), gt, other)
         let tckd = klDivergence(logQ: bs.log(), p: bt)
         let nckd = klDivergence(logQ: (zs - gt * 1000).logSoftmax(alongAxis: 1), p: pt2)
-        return (tckd * alpha + nckd * beta) * (T * T)
+        return (tckd * alpha + nckd * beta) * (T * T * warmupFactor(epoch: batch.epoch))
     }
 
     /// [Σ_c p·g, Σ_c p·(1 − g)] per row: [N, C] → [N, 2].
