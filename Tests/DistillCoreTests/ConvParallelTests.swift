@@ -40,6 +40,36 @@ final class ConvParallelTests: XCTestCase {
         XCTAssertEqual(maxDiff(gradients(of: y, wrt: [x], seed: seed)[0], gradients(of: reference, wrt: [x], seed: seed)[0]), 0)
     }
 
+    func testParallelBatchNormIsBitIdenticalToOneThread() {
+        // 8·16·24·24 = 73,728 elements cross the batch-norm kernels' threshold: channels split for
+        // the statistics and gradient sums, images split for the maps
+        XCTAssertGreaterThanOrEqual(8 * 16 * 24 * 24, BatchNormKernels.parallelThreshold)
+        let x = Inputs.uniform([8, 16, 24, 24], seed: 206), dy = Inputs.uniform([8, 16, 24, 24], seed: 207)
+        let w = Inputs.uniform([16], 0.5, 1.5, seed: 208), b = Inputs.uniform([16], seed: 209)
+        func run(threads: Int, training: Bool) -> [Tensor] {
+            let saved = Threads.count
+            Threads.set(threads)
+            defer { Threads.set(saved) }
+            var rm = Tensor.zeros([16]), rv = Tensor.ones([16])
+            let xs = x.requiringGradient(), ws = w.requiringGradient(), bs = b.requiringGradient()
+            let y = batchNorm(xs, weight: ws, bias: bs, runningMean: &rm, runningVar: &rv, training: training)
+            return [y.detached(), rm, rv] + gradients(of: y, wrt: [xs, ws, bs], seed: dy)
+        }
+        for training in [true, false] {
+            let one = run(threads: 1, training: training), two = run(threads: 2, training: training)
+            for (k, name) in ["y", "running mean", "running var", "dx", "dweight", "dbias"].enumerated() {
+                XCTAssertEqual(one[k].scalars, two[k].scalars, "\(name), training \(training)")
+            }
+        }
+        // and the fused first-order kernels agree with the differentiable (second-order) form
+        var rm = Tensor.zeros([16]), rv = Tensor.ones([16])
+        let xs = x.requiringGradient(), ws = w.requiringGradient(), bs = b.requiringGradient()
+        let y = batchNorm(xs, weight: ws, bias: bs, runningMean: &rm, runningVar: &rv, training: true)
+        let fused = gradients(of: y, wrt: [xs, ws, bs], seed: dy, retainGraph: true)
+        let graph = gradients(of: y, wrt: [xs, ws, bs], seed: dy, createGraph: true)
+        for k in 0..<3 { XCTAssertLessThan(maxDiff(fused[k], graph[k]), 1e-3, "gradient \(k)") }
+    }
+
     func maxDiff(_ a: Tensor, _ b: Tensor) -> Float {
         precondition(a.shape == b.shape, "maxDiff: \(Shape.describe(a.shape)) vs \(Shape.describe(b.shape))")
         return zip(a.scalars, b.scalars).map { Swift.abs($0 - $1) }.max() ?? 0
