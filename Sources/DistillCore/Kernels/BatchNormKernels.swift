@@ -13,6 +13,14 @@ enum BatchNormKernels {
         Parallel.forRanges(count, grain: n * c * s >= parallelThreshold ? 1 : count, body)
     }
 
+    /// Runs `body(channel, offset)` for every (image, channel) plane of s values, the images
+    /// split over the threads.
+    private static func forEachPlane(n: Int, c: Int, s: Int, _ body: (_ channel: Int, _ offset: Int) -> Void) {
+        split(n, n: n, c: c, s: s) { images in
+            for i in images { for ch in 0..<c { body(ch, (i * c + ch) * s) } }
+        }
+    }
+
     /// Per-channel mean and biased variance (two passes, Double accumulation across rows).
     static func moments(_ x: UnsafePointer<Float>, n: Int, c: Int, s: Int) -> (mean: [Float], variance: [Float]) {
         var mean = [Float](repeating: 0, count: c), variance = [Float](repeating: 0, count: c)
@@ -50,15 +58,10 @@ enum BatchNormKernels {
     static func affine(_ x: UnsafePointer<Float>, n: Int, c: Int, s: Int, scale: [Float], shift: [Float], _ y: UnsafeMutablePointer<Float>) {
         scale.withUnsafeBufferPointer { sc in
             shift.withUnsafeBufferPointer { sh in
-                split(n, n: n, c: c, s: s) { images in
-                    for i in images {
-                        for ch in 0..<c {
-                            let off = (i * c + ch) * s
-                            let a = sc[ch], b = sh[ch]
-                            let src = x + off, dst = y + off
-                            for j in 0..<s { dst[j] = src[j] * a + b }
-                        }
-                    }
+                forEachPlane(n: n, c: c, s: s) { ch, off in
+                    let a = sc[ch], b = sh[ch]
+                    let src = x + off, dst = y + off
+                    for j in 0..<s { dst[j] = src[j] * a + b }
                 }
             }
         }
@@ -106,15 +109,10 @@ enum BatchNormKernels {
                 mgx.withUnsafeBufferPointer { mgxp in
                     mean.withUnsafeBufferPointer { mp in
                         invstd.withUnsafeBufferPointer { ip in
-                            split(n, n: n, c: c, s: s) { images in
-                                for i in images {
-                                    for ch in 0..<c {
-                                        let off = (i * c + ch) * s
-                                        let kc = kp[ch], mu = mp[ch], istd = ip[ch], mgc = mgp[ch], mgxc = mgxp[ch]
-                                        let gp = g + off, xp = x + off, d = dx + off
-                                        for j in 0..<s { d[j] = kc * (gp[j] - mgc - (xp[j] - mu) * istd * mgxc) }
-                                    }
-                                }
+                            forEachPlane(n: n, c: c, s: s) { ch, off in
+                                let kc = kp[ch], mu = mp[ch], istd = ip[ch], mgc = mgp[ch], mgxc = mgxp[ch]
+                                let gp = g + off, xp = x + off, d = dx + off
+                                for j in 0..<s { d[j] = kc * (gp[j] - mgc - (xp[j] - mu) * istd * mgxc) }
                             }
                         }
                     }
