@@ -29,8 +29,8 @@ def main():
     def conv_params(c_in, c_out):
         return {"w": uniform((c_out, c_in, 3, 3), c_in * 9), "b": uniform((c_out,), c_in * 9)}
 
-    def mlp_params():
-        return [linear_params(784, 1200), linear_params(1200, 1200), linear_params(1200, 10)]
+    def mlp_params(hidden=1200):
+        return [linear_params(784, hidden), linear_params(hidden, hidden), linear_params(hidden, 10)]
 
     def mlp_apply(params, x, key=None):
         h = x.reshape(x.shape[0], -1)
@@ -88,6 +88,33 @@ def main():
             state["p"], state["v"], state["k"], state["loss"] = step(state["p"], state["v"], xs[k], ys[k], state["k"])
         return bc.measure(128, args, one, sync=lambda: jax.block_until_ready(state["p"]))
 
+    def distill(teacher, student, T=4.0, alpha=0.9):
+        xs, ys = batches(8, 128)
+        velocity = jax.tree_util.tree_map(jnp.zeros_like, student)
+
+        def loss_fn(student, teacher, x, y):
+            t = jax.lax.stop_gradient(mlp_apply(teacher, x))
+            s = mlp_apply(student, x)
+            pt = jax.nn.softmax(t / T)
+            kl = jnp.sum(pt * (jax.nn.log_softmax(t / T) - jax.nn.log_softmax(s / T))) / x.shape[0]
+            ce = -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(s), y[:, None], axis=1))
+            return alpha * T * T * kl + (1 - alpha) * ce
+
+        def step(student, velocity, teacher, x, y):
+            loss, grads = jax.value_and_grad(loss_fn)(student, teacher, x, y)
+            velocity = jax.tree_util.tree_map(lambda v, g: 0.9 * v + g, velocity, grads)
+            student = jax.tree_util.tree_map(lambda p, v: p - 0.01 * v, student, velocity)
+            return student, velocity, loss
+
+        step = jax.jit(step, donate_argnums=(0, 1))
+        state = {"s": student, "v": velocity, "i": 0}
+
+        def one():
+            k = state["i"] % len(xs)
+            state["i"] += 1
+            state["s"], state["v"], _ = step(state["s"], state["v"], teacher, xs[k], ys[k])
+        return bc.measure(128, args, one, sync=lambda: jax.block_until_ready(state["s"]))
+
     def infer(params):
         xs, _ = batches(4, 1024)
         fwd = jax.jit(mlp_apply)
@@ -105,6 +132,8 @@ def main():
             rates = train(mlp_apply, mlp_params(), True)
         elif w == "c":
             rates = train(cnn_apply, cnn_params(), False)
+        elif w == "e":
+            rates = distill(mlp_params(), mlp_params(800))
         else:
             rates = infer(mlp_params())
         bc.report("jax", w, rates, jax=jax.__version__)

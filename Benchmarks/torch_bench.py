@@ -26,14 +26,14 @@ def main():
         ys = [torch.randint(0, 10, (n,), generator=g) for _ in range(count)]
         return xs, ys
 
-    def mlp(dropout):
-        layers = [nn.Flatten(), nn.Linear(784, 1200), nn.ReLU()]
+    def mlp(dropout, hidden=1200):
+        layers = [nn.Flatten(), nn.Linear(784, hidden), nn.ReLU()]
         if dropout:
             layers.append(nn.Dropout(0.5))
-        layers += [nn.Linear(1200, 1200), nn.ReLU()]
+        layers += [nn.Linear(hidden, hidden), nn.ReLU()]
         if dropout:
             layers.append(nn.Dropout(0.5))
-        layers.append(nn.Linear(1200, 10))
+        layers.append(nn.Linear(hidden, 10))
         return nn.Sequential(*layers)
 
     def cnn():
@@ -57,6 +57,26 @@ def main():
             opt.step()
         return bc.measure(128, args, step)
 
+    def distill(teacher, student, T=4.0, alpha=0.9):
+        xs, ys = batches(8, 128)
+        opt = torch.optim.SGD(student.parameters(), lr=0.01, momentum=0.9)
+        teacher.eval()
+        student.train()
+        i = [0]
+
+        def step():
+            k = i[0] % len(xs)
+            i[0] += 1
+            with torch.no_grad():
+                t = teacher(xs[k])
+            s = student(xs[k])
+            kl = F.kl_div(F.log_softmax(s / T, dim=1), F.softmax(t / T, dim=1), reduction="batchmean")
+            loss = alpha * T * T * kl + (1 - alpha) * F.cross_entropy(s, ys[k])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        return bc.measure(128, args, step)
+
     def infer(model):
         xs, _ = batches(4, 1024)
         model.eval()
@@ -76,6 +96,8 @@ def main():
             rates = train(mlp(True))
         elif w == "c":
             rates = train(cnn())
+        elif w == "e":
+            rates = distill(mlp(False), mlp(False, hidden=800))
         else:
             rates = infer(mlp(False))
         bc.report("torch", w, rates, setting=setting)

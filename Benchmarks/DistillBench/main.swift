@@ -9,6 +9,9 @@
 //   b  the same with dropout 0.5 after each hidden ReLU (train)
 //   c  CNN conv(1→32,3×3,p1)-ReLU-pool2-conv(32→64,3×3,p1)-ReLU-pool2-linear(3136→128)-ReLU-linear(128→10), batch 128 (train)
 //   d  inference of (a), forward only without the tape, batch 1024
+//   e  a distillation step: the MLP of (a) as teacher, forward only, and an MLP 784-800-800-10
+//      student trained on Hinton's loss α·T²·KL(teacher ‖ student at T) + (1 − α)·CE, T = 4,
+//      α = 0.9, batch 128, SGD momentum 0.9 lr 0.01
 // Output: one JSON line per workload with images/s of each timed trial, their median and the
 // process's peak resident memory (VmHWM).
 
@@ -20,7 +23,7 @@ import DistillCore
 // MARK: - command line
 
 struct Options {
-    var workloads = ["a", "b", "c", "d"]
+    var workloads = ["a", "b", "c", "d", "e"]
     var trials = 5
     var seconds = 2.0
     var warmup = 1.0
@@ -45,12 +48,12 @@ func parseOptions() -> Options {
         case "--seed": o.seed = UInt64(value(a)) ?? 0
         case "--verbose": o.verbose = true
         case "-h", "--help":
-            print("usage: distill-bench [--workloads a,b,c,d] [--trials N] [--seconds S] [--warmup S] [--seed N] [--verbose]")
+            print("usage: distill-bench [--workloads a,b,c,d,e] [--trials N] [--seconds S] [--warmup S] [--seed N] [--verbose]")
             exit(0)
         default: fail("unknown argument \(a)")
         }
     }
-    for w in o.workloads where !["a", "b", "c", "d"].contains(w) { fail("unknown workload \(w) (known: a, b, c, d)") }
+    for w in o.workloads where !["a", "b", "c", "d", "e"].contains(w) { fail("unknown workload \(w) (known: a, b, c, d, e)") }
     if o.trials < 1 || o.seconds <= 0 || o.warmup < 0 { fail("--trials must be ≥ 1, --seconds > 0, --warmup ≥ 0") }
     return o
 }
@@ -201,11 +204,12 @@ struct SGDMomentum {
 struct MLP {
     var params: [Tensor]   // w1, b1, w2, b2, w3, b3
 
-    init(using g: inout SeededGenerator) {
+    /// 784-h-h-10 (h = 1200 for workloads a, b, d and the teacher of e; 800 for e's student).
+    init(hidden h: Int = 1200, using g: inout SeededGenerator) {
         params = [
-            parameter([1200, 784], fanIn: 784, using: &g), parameter([1200], fanIn: 784, using: &g),
-            parameter([1200, 1200], fanIn: 1200, using: &g), parameter([1200], fanIn: 1200, using: &g),
-            parameter([10, 1200], fanIn: 1200, using: &g), parameter([10], fanIn: 1200, using: &g),
+            parameter([h, 784], fanIn: 784, using: &g), parameter([h], fanIn: 784, using: &g),
+            parameter([h, h], fanIn: h, using: &g), parameter([h], fanIn: h, using: &g),
+            parameter([10, h], fanIn: h, using: &g), parameter([10], fanIn: h, using: &g),
         ]
     }
 
@@ -239,6 +243,32 @@ func trainMLP(_ options: Options, dropout useDropout: Bool) -> [Double] {
     }
 }
 
+/// Hinton's loss: α·T²·KL(softmax(t/T) ‖ softmax(s/T)) summed over classes and averaged over the
+/// batch, plus (1 − α)·cross-entropy with the labels.
+func hintonLoss(student s: Tensor, teacher t: Tensor, labels: IntTensor, temperature T: Float, alpha: Float) -> Tensor {
+    let (pt, logPt) = withoutGradients { ((t / T).softmax(alongAxis: 1), (t / T).logSoftmax(alongAxis: 1)) }
+    let kl = (pt * (logPt - (s / T).logSoftmax(alongAxis: 1))).sum() / Float(s.shape[0])
+    return kl * (alpha * T * T) + crossEntropy(logits: s, labels: labels) * (1 - alpha)
+}
+
+func distillMLP(_ options: Options) -> [Double] {
+    var g = SeededGenerator(seed: options.seed)
+    let teacher = MLP(using: &g)
+    var student = MLP(hidden: 800, using: &g)
+    let opt = SGDMomentum(student.params, lr: 0.01, momentum: 0.9)
+    var data = Batches(count: 8, shape: [128, 784], using: &g)
+    var steps = 0
+    return measure(batch: 128, options: options) {
+        let (x, y) = data.take()
+        let t = withoutGradients { teacher(x) }
+        let loss = hintonLoss(student: student(x), teacher: t, labels: y, temperature: 4, alpha: 0.9)
+        if options.verbose && steps % 50 == 0 { fputs("step \(steps): loss \(loss.item)\n", stderr) }
+        steps += 1
+        loss.backward()
+        opt.step(&student.params)
+    }
+}
+
 func inferMLP(_ options: Options) -> [Double] {
     var g = SeededGenerator(seed: options.seed)
     let model = MLP(using: &g)
@@ -263,6 +293,7 @@ for w in options.workloads {
     case "b": report("b", trainMLP(options, dropout: true))
     case "c": report("c", cnnWorkload(options))
     case "d": report("d", inferMLP(options))
+    case "e": report("e", distillMLP(options))
     default: break
     }
 }
