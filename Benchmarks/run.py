@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Side-by-side throughput benchmark: swift-distill vs PyTorch vs JAX, in one run.
 
-    python3 Benchmarks/run.py [--rounds 3] [--trials 3] [--seconds 1.5] [--workloads a,b,c,d]
+    python3 Benchmarks/run.py [--rounds 3] [--trials 3] [--seconds 1.5] [--workloads a,b,c,d,e]
 
 Installs nothing. Checks that PyTorch (Debian's, /usr/bin/python3) and JAX (`pip install jax`,
 the first python found that imports it) are importable, builds `distill-bench` in release with

@@ -2,7 +2,7 @@
 // figures measure the engine: kernels, allocation and the tape. `Benchmarks/run.py` runs it
 // interleaved with `torch_bench.py` and `jax_bench.py`, which implement the same workloads.
 //
-//   distill-bench [--workloads a,b,c,d] [--trials 5] [--seconds 2] [--warmup 1] [--seed 0]
+//   distill-bench [--workloads a,b,c,d,e] [--trials 5] [--seconds 2] [--warmup 1] [--seed 0]
 //
 // Workloads (random inputs of MNIST shape 1×28×28, 10 classes, seeded):
 //   a  MLP 784-1200-1200-10, ReLU, batch 128, SGD momentum 0.9 lr 0.01, cross-entropy (train)
