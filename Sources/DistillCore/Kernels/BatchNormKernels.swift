@@ -56,14 +56,10 @@ enum BatchNormKernels {
 
     /// y = x·a[c] + b[c].
     static func affine(_ x: UnsafePointer<Float>, n: Int, c: Int, s: Int, scale: [Float], shift: [Float], _ y: UnsafeMutablePointer<Float>) {
-        scale.withUnsafeBufferPointer { sc in
-            shift.withUnsafeBufferPointer { sh in
-                forEachPlane(n: n, c: c, s: s) { ch, off in
-                    let a = sc[ch], b = sh[ch]
-                    let src = x + off, dst = y + off
-                    for j in 0..<s { dst[j] = src[j] * a + b }
-                }
-            }
+        forEachPlane(n: n, c: c, s: s) { ch, off in
+            let a = scale[ch], b = shift[ch]
+            let src = x + off, dst = y + off
+            for j in 0..<s { dst[j] = src[j] * a + b }
         }
     }
 
@@ -73,22 +69,20 @@ enum BatchNormKernels {
         var sg = [Float](repeating: 0, count: c), sgx = [Float](repeating: 0, count: c)
         sg.withUnsafeMutableBufferPointer { sgOut in
             sgx.withUnsafeMutableBufferPointer { sgxOut in
-                mean.withUnsafeBufferPointer { meanIn in
-                    let sgp = sgOut.baseAddress!, sgxp = sgxOut.baseAddress!, mp = meanIn.baseAddress!
-                    split(c, n: n, c: c, s: s) { channels in
-                        for ch in channels {
-                            var accG: Double = 0, accGX: Double = 0
-                            let mu = mp[ch]
-                            for i in 0..<n {
-                                let off = (i * c + ch) * s
-                                let gp = g + off, xp = x + off
-                                var a: Float = 0, b: Float = 0
-                                for j in 0..<s { let gv = gp[j]; a += gv; b += gv * (xp[j] - mu) }
-                                accG += Double(a); accGX += Double(b)
-                            }
-                            sgp[ch] = Float(accG)
-                            sgxp[ch] = Float(accGX) * invstd[ch]
+                let sgp = sgOut.baseAddress!, sgxp = sgxOut.baseAddress!
+                split(c, n: n, c: c, s: s) { channels in
+                    for ch in channels {
+                        var accG: Double = 0, accGX: Double = 0
+                        let mu = mean[ch]
+                        for i in 0..<n {
+                            let off = (i * c + ch) * s
+                            let gp = g + off, xp = x + off
+                            var a: Float = 0, b: Float = 0
+                            for j in 0..<s { let gv = gp[j]; a += gv; b += gv * (xp[j] - mu) }
+                            accG += Double(a); accGX += Double(b)
                         }
+                        sgp[ch] = Float(accG)
+                        sgxp[ch] = Float(accGX) * invstd[ch]
                     }
                 }
             }
@@ -101,23 +95,11 @@ enum BatchNormKernels {
                                       mean: [Float], invstd: [Float], weight: [Float]?, sumG: [Float], sumGX: [Float],
                                       _ dx: UnsafeMutablePointer<Float>) {
         let inv = 1 / Float(n * s)
-        // per-channel constants once, so the image loop reads flat arrays
-        let k = (0..<c).map { (weight?[$0] ?? 1) * invstd[$0] }
-        let mg = sumG.map { $0 * inv }, mgx = sumGX.map { $0 * inv }
-        k.withUnsafeBufferPointer { kp in
-            mg.withUnsafeBufferPointer { mgp in
-                mgx.withUnsafeBufferPointer { mgxp in
-                    mean.withUnsafeBufferPointer { mp in
-                        invstd.withUnsafeBufferPointer { ip in
-                            forEachPlane(n: n, c: c, s: s) { ch, off in
-                                let kc = kp[ch], mu = mp[ch], istd = ip[ch], mgc = mgp[ch], mgxc = mgxp[ch]
-                                let gp = g + off, xp = x + off, d = dx + off
-                                for j in 0..<s { d[j] = kc * (gp[j] - mgc - (xp[j] - mu) * istd * mgxc) }
-                            }
-                        }
-                    }
-                }
-            }
+        forEachPlane(n: n, c: c, s: s) { ch, off in
+            let k = (weight?[ch] ?? 1) * invstd[ch], mu = mean[ch], istd = invstd[ch]
+            let mg = sumG[ch] * inv, mgx = sumGX[ch] * inv
+            let gp = g + off, xp = x + off, d = dx + off
+            for j in 0..<s { d[j] = k * (gp[j] - mg - (xp[j] - mu) * istd * mgx) }
         }
     }
 }
