@@ -172,7 +172,7 @@ enum ConvKernels {
                     let b = columns(x + (i * g.c + grp * g.cg) * g.hw, g, into: col)
                     GEMM.sgemm(transA: false, transB: false, m: g.og, n: ohw, k: ckk,
                                a: weight + grp * g.og * ckk, lda: ckk, b: b, ldb: ohw,
-                               c: y + (i * g.o + grp * g.og) * ohw, ldc: ohw, reentrant: true)
+                               c: y + (i * g.o + grp * g.og) * ohw, ldc: ohw)
                 }
                 if let bias {
                     for oc in 0..<g.o {
@@ -206,7 +206,7 @@ enum ConvKernels {
                     let dst = dx + (i * g.c + grp * g.cg) * g.hw
                     GEMM.sgemm(transA: false, transB: false, m: ckk, n: ohw, k: g.og,
                                a: wt + grp * ckk * g.og, lda: g.og, b: dy + (i * g.o + grp * g.og) * ohw, ldb: ohw,
-                               c: col ?? dst, ldc: ohw, reentrant: true)
+                               c: col ?? dst, ldc: ohw)
                     if let col { col2im(col, ld: ohw, g, dst) }
                 }
             }
@@ -232,7 +232,7 @@ enum ConvKernels {
                     let b = columns(x + (i * g.c + grp * g.cg) * g.hw, g, into: col)
                     GEMM.sgemm(transA: false, transB: true, m: g.og, n: ckk, k: ohw,
                                a: dy + (i * g.o + grp * g.og) * ohw, lda: ohw, b: b, ldb: ohw,
-                               beta: 1, c: acc + grp * g.og * ckk, ldc: ckk, reentrant: true)
+                               beta: 1, c: acc + grp * g.og * ckk, ldc: ckk)
                 }
             }
         }

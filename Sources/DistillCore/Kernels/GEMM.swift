@@ -5,28 +5,27 @@ import CDNNL
 
 /// Single-precision GEMM through oneDNN, row-major: C[M×N] = alpha · op(A) · op(B) + beta · C.
 ///
-/// The plain product (alpha 1, beta 0) of a call that is not `reentrant` runs oneDNN's matmul
+/// The plain product (alpha 1, beta 0) outside a parallel region runs oneDNN's matmul
 /// primitive (brgemm kernels), created once per shape and layout and cached; anything else goes
 /// to `dnnl_sgemm`. Timed alternately on one core (`Benchmarks/gemm_probe.c`): with B
 /// transposed, x·Wᵀ, the form of every Linear forward, the primitive is 1.2–1.3× faster than
 /// `dnnl_sgemm` at batch 128 (1.08 vs 1.40 ms for 128×1200×784); on the other MLP shapes the
 /// two are within 8 %.
 enum GEMM {
-    /// `reentrant`: the call may run at the same time as others (the per-image convolution
-    /// loops run one GEMM per thread at once); it then goes to `dnnl_sgemm`, which is reentrant,
-    /// while the cached primitives share memory objects under one lock and would run the threads
-    /// one after another (measured: the benchmark CNN 4,966 → 6,882 img/s, ResNet-20 training
-    /// 577 → 922 img/s at 2 threads).
+    /// Inside a parallel region (the per-image convolution loops run one GEMM per thread at
+    /// once) every call goes to `dnnl_sgemm`, which is reentrant: the cached primitives share
+    /// memory objects under one lock and would run the threads one after another (measured: the
+    /// benchmark CNN 4,966 → 6,882 img/s, ResNet-20 training 577 → 922 img/s at 2 threads).
     static func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
                       a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                      beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, reentrant: Bool = false) {
+                      beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         Threads.ensureApplied()   // the thread count (default applied once, before the first kernel)
         if m == 0 || n == 0 { return }
         if k == 0 {
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
             return
         }
-        if alpha == 1 && beta == 0 && !reentrant && omp_in_parallel() == 0 {
+        if alpha == 1 && beta == 0 && omp_in_parallel() == 0 {
             let key = MatMulPrimitives.Key(transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc)
             if MatMulPrimitives.run(key, a: a, b: b, c: c) { return }
         }
