@@ -15,14 +15,7 @@ struct DistillOnce: ParsableCommand {
     @Option(help: "Student model spec.") var student = "mlp:800x800"
     @Option(help: "Method spec, e.g. hinton:temperature=4,alpha=0.9 or kd*0.9:temperature=4 (repeat to sum terms).") var method: [String] = ["hinton"]
     @Option var data = "fashion-mnist"
-    @Option var epochs = 10
-    @Option(name: .customLong("batch-size")) var batchSize = 128
-    @Option var optimizer = "sgd"
-    @Option(name: .customLong("lr")) var learningRate: Float = 0.05
-    @Option(name: .customLong("weight-decay")) var weightDecay: Float = 5e-4
-    @Option var schedule = "cosine"
-    @Option(name: .customLong("augment")) var augmentation = ""
-    @Option var seed: UInt64 = 0
+    @OptionGroup var training: TrainingOptions
     @Flag(help: "Also train the student alone for comparison.") var baseline = false
     @Option(name: .customLong("out")) var out = "runs/distill"
     @Flag var quiet = false
@@ -32,7 +25,6 @@ struct DistillOnce: ParsableCommand {
             var c = ExperimentConfig()
             c.name = "distill"
             c.data = data
-            c.seeds = [seed]
             if let l = teacherLogits {
                 c.teacher.logits = l
             } else {
@@ -53,10 +45,8 @@ struct DistillOnce: ParsableCommand {
             c.teacher.combine = comb
             c.student.model = student
             c.student.baseline = baseline
-            var t = TrainingConfig()
-            t.model = student; t.data = data; t.epochs = epochs; t.batchSize = batchSize; t.optimizer = optimizer
-            t.learningRate = learningRate; t.weightDecay = weightDecay; t.schedule = schedule; t.augmentation = augmentation
-            try t.validate()
+            let t = try training.config(model: student, data: data)
+            c.seeds = [t.seed]
             c.student.train = t
             c.methods = try method.map { try MethodSpec(parsing: $0) }
             for m in c.methods { _ = try MethodRegistry.make(m.name, options: m.options) }

@@ -108,3 +108,11 @@ extension Tensor {
         return normal(shape, std: gain * (2 / Float(i + o)).squareRoot(), using: &g)
     }
 }
+
+/// Anything that draws from its own `SeededGenerator` while training (dropout masks, attention
+/// and LSTM dropout, a noisy teacher's noise): the one mechanism by which checkpoints save and
+/// restore random streams, so a resumed run draws exactly what an uninterrupted one would.
+public protocol RandomStateOwner: AnyObject {
+    /// The generator's full state (4 words); assigning it back continues the same stream.
+    var generatorState: [UInt64] { get set }
+}

@@ -158,9 +158,9 @@ final class LayerTests: XCTestCase {
         d2.generatorState = state
         XCTAssertEqual(d2(x).scalars, next)
         let net = Sequential(d, Dropout(probability: 0.2, seed: 1))
-        let states = net.dropoutStates()
+        let states = net.randomStates()
         XCTAssertEqual(Set(states.keys), ["0", "1"])
-        XCTAssertThrowsError(try net.loadDropoutStates(["9": [1, 2, 3, 4]]))
+        XCTAssertThrowsError(try net.loadRandomStates(["9": [1, 2, 3, 4]]))
         // gradient: the mask scales the incoming gradient
         let xs = seeded([6], seed: 9).requiringGradient()
         let d3 = Dropout(probability: 0.5, seed: 3)

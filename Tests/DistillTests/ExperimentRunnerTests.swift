@@ -192,13 +192,27 @@ final class ExperimentRunnerTests: XCTestCase {
         var cfg = TrainingConfig()
         cfg.model = "mlp:8"; cfg.epochs = 3; cfg.batchSize = 16; cfg.learningRate = 0.1
         let dir = try temporaryDirectory()
-        var calls = 0
-        let trainer = try Trainer(config: cfg, model: model, train: data, test: nil, runDirectory: dir) { batch in
-            calls += 1
-            let logits = model(batch.images)
-            let loss = crossEntropy(logits: logits, labels: batch.labels)
-            return (calls == 6 ? loss * Float.nan : loss, logits)   // second batch of epoch 2
+        /// Cross-entropy that turns NaN on its sixth call (the second batch of epoch 2).
+        final class FailingScheme: TrainingScheme {
+            let kind = "failing", evaluated = "model", identity = ""
+            let members: [SchemeMember], groups: [ParameterGroup]
+            let model: Module
+            var calls = 0
+            init(_ model: Module, _ cfg: TrainingConfig) {
+                self.model = model
+                members = [SchemeMember(name: "model", module: model)]
+                groups = [ParameterGroup(name: "model", members: members, config: cfg)]
+            }
+            func step(_ batch: Batch, context: StepContext, updater: StepUpdater) throws -> StepOutput {
+                calls += 1
+                let logits = model(batch.images)
+                let loss = crossEntropy(logits: logits, labels: batch.labels) * (calls == 6 ? Float.nan : 1)
+                guard loss.item.isFinite else { return StepOutput(loss: loss.item, logits: nil) }
+                try updater.update(groups[0], minimising: loss, context: context)
+                return StepOutput(loss: loss.item, logits: logits)
+            }
         }
+        let trainer = try TrainingLoop(config: cfg, scheme: FailingScheme(model, cfg), train: data, test: nil, runDirectory: dir)
         trainer.showProgress = false
         XCTAssertThrowsError(try trainer.run()) { e in
             XCTAssertTrue("\(e)".contains("the loss became nan at epoch 2, step 5"), "\(e)")

@@ -20,7 +20,7 @@ final class GradientClippingTests: XCTestCase {
         let ps = try gradients(1)
         let before = ps.map { $0.gradient!.scalars }, n = norm(ps)
         XCTAssertGreaterThan(n, 0.01)
-        let reported = Trainer.clipGradients(ps, maxNorm: Float(n / 4))
+        let reported = Gradients.clip(ps, maxNorm: Float(n / 4))
         XCTAssertEqual(Double(reported), n, accuracy: 1e-5 * n)
         XCTAssertEqual(norm(ps), n / 4, accuracy: 1e-4 * n)
         for (p, b) in zip(ps, before) {
@@ -31,7 +31,7 @@ final class GradientClippingTests: XCTestCase {
     func testSmallGradientsAreLeftAlone() throws {
         let ps = try gradients(2)
         let before = ps.map { $0.gradient!.scalars }
-        Trainer.clipGradients(ps, maxNorm: Float(norm(ps) * 2))
+        Gradients.clip(ps, maxNorm: Float(norm(ps) * 2))
         XCTAssertEqual(ps.map { $0.gradient!.scalars }, before)
     }
 

@@ -22,8 +22,8 @@ final class ReadmeExampleTests: XCTestCase {
         var config = TrainingConfig()
         config.model = "cnn:16x32,fc=64"; config.epochs = 1; config.batchSize = 32
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("readme-\(UUID().uuidString)")
-        let trainer = try Trainer(config: config, model: student, adapters: session.adapters, train: train, test: test,
-                                  runDirectory: dir, lossFunction: session.loss)
+        let scheme = OfflineDistillation(session: session, spec: config.model, config: config, identity: "readme")
+        let trainer = try TrainingLoop(config: config, scheme: scheme, train: train, test: test, runDirectory: dir)
         trainer.showProgress = false
         let history = try trainer.run()
         XCTAssertEqual(history.count, 1)

@@ -14,6 +14,8 @@ public final class DistillationSession {
     public let losses: [DistillationLoss]
     /// The epoch of the current training step (set by the trainer; losses that warm up read it).
     public var epoch: Int?
+    /// Each term's value in the last `loss` (blended like the objective under mixup).
+    public private(set) var lastTerms: [(name: String, value: Float)] = []
     private let studentCapture: FeatureCapture?
     private let teacherCapture: FeatureCapture?
     /// For each term, the positions of its taps in the capture lists.
@@ -125,10 +127,12 @@ public final class DistillationSession {
         }
         let r = try run(batch)
         var l = objective.evaluate { k in termBatch(k, r, batch) }
+        lastTerms = objective.lastValues
         if let mix = batch.mixing {
             var partner = batch
             partner.labels = mix.partnerLabels
             l = l * mix.lambda + objective.evaluate { k in termBatch(k, r, partner) } * (1 - mix.lambda)
+            lastTerms = zip(lastTerms, objective.lastValues).map { ($0.name, $0.value * mix.lambda + $1.value * (1 - mix.lambda)) }
         }
         studentCapture?.clear(); teacherCapture?.clear()
         return (l, r.student)
@@ -141,50 +145,6 @@ public final class DistillationSession {
         }
     }
 
-    /// Runs every pre-training stage over `loader` with SGD (momentum 0.9) at `learningRate`.
-    /// After a stage finishes, its state is saved under `directory` so a resumed run skips it.
-    public func runStages(loader: DataLoader, learningRate: Float, directory: URL, log: JSONLLog?, showProgress: Bool) throws {
-        for (k, stage) in preTrainingStages() {
-            let marker = directory.appendingPathComponent("stage-\(stage.name).safetensors")
-            let owned = stage.modules
-            if FileManager.default.fileExists(atPath: marker.path) {
-                let file = try SafeTensors.read(from: marker.path)
-                try student.loadStateDict(prefixed(file.tensors, "student"))
-                for (i, m) in owned.enumerated() { try m.loadStateDict(prefixed(file.tensors, "module\(i)")) }
-                continue
-            }
-            var params: [(path: String, parameter: Parameter)] = []
-            for (i, m) in owned.enumerated() { params += m.trainableParameters().map { ("module\(i).\($0.path)", $0.parameter) } }
-            if stage.student != .frozen { params += student.trainableParameters().map { ("student.\($0.path)", $0.parameter) } }
-            let opt = SGD(params, learningRate: learningRate, momentum: 0.9)
-            for m in owned { m.train() }
-            for e in 0..<stage.epochs {
-                let bar = showProgress ? ProgressBar(label: "\(stage.name) \(e + 1)/\(stage.epochs)", total: loader.batchesPerEpoch) : nil
-                var sum = 0.0, n = 0
-                for (i, batch) in loader.batches(epoch: e).enumerated() {
-                    let r = try run(batch, needsStudent: stage.needsStudent, needsTeacher: stage.needsTeacher)
-                    let l = stage.loss(termBatch(k, r, batch))
-                    guard l.item.isFinite else { throw TrainingError.nonFiniteLoss(epoch: e, step: i, value: l.item, checkpoint: nil) }
-                    student.zeroGradients()
-                    for m in owned { m.zeroGradients() }
-                    l.backward()
-                    opt.step()
-                    sum += Double(l.item); n += 1
-                    studentCapture?.clear(); teacherCapture?.clear()
-                    bar?.update(step: i + 1, items: batch.labels.count, metrics: [("loss", sum / Double(n))])
-                }
-                try log?.write(["event": "stage", "stage": stage.name, "epoch": e, "loss": sum / Double(max(n, 1))])
-            }
-            var state: [String: Tensor] = [:]
-            for (key, v) in student.stateDict() { state["student." + key] = v }
-            for (i, m) in owned.enumerated() { for (key, v) in m.stateDict() { state["module\(i).\(key)"] = v } }
-            try SafeTensors(tensors: state).write(to: marker.path)
-        }
-    }
-
-    private func prefixed(_ t: [String: Tensor], _ p: String) -> [String: Tensor] {
-        var out: [String: Tensor] = [:]
-        for (k, v) in t where k.hasPrefix(p + ".") { out[String(k.dropFirst(p.count + 1))] = v }
-        return out
-    }
+    /// Forgets the features captured in the last step.
+    func clearCaptures() { studentCapture?.clear(); teacherCapture?.clear() }
 }

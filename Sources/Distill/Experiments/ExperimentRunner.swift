@@ -96,40 +96,52 @@ public final class ExperimentRunner {
         return s
     }
 
-    /// Trains `model` in `dir`, or reuses the finished run there.
-    func trainOrReuse(_ cfg: TrainingConfig, model: Module, train: Dataset, test: Dataset, dir: URL,
-                      session: DistillationSession? = nil, tracker: FidelityTracker? = nil) throws -> [EpochRecord] {
+    /// Trains `model` with cross-entropy in `dir`, or reuses the finished run there.
+    func trainOrReuse(_ cfg: TrainingConfig, model: Module, train: Dataset, test: Dataset, dir: URL) throws -> [EpochRecord] {
+        try trainOrReuse(cfg, scheme: SupervisedScheme(model: model, spec: cfg.model, config: cfg), train: train, test: test, dir: dir)
+    }
+
+    /// What defines a distillation run besides its training config: methods and teacher.
+    func distillationIdentity() -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]   // option dictionaries must serialise the same way in every process
+        let methods = String(decoding: (try? enc.encode(config.methods)) ?? Data(), as: UTF8.self)
+        let t = config.teacher
+        return "methods \(methods) teacher \(t.logits ?? t.model) \(t.checkpoints) ensemble \(t.ensemble) \(t.combine.rawValue)"
+            + (config.student.initFromTeacher.map { " init_from_teacher \($0)" } ?? "")
+    }
+
+    /// Runs `scheme` in `dir` (after the pre-training `stages`, each in `dir/stage-NAME`), or
+    /// reuses the finished run there. A run written by another result format is moved aside to
+    /// `DIR.stale-format-N` and trained again; one written under other settings is refused.
+    func trainOrReuse(_ cfg: TrainingConfig, scheme: TrainingScheme, stages: [(name: String, config: TrainingConfig, scheme: PreTrainingStageScheme)] = [],
+                      train: Dataset, test: Dataset, dir: URL, tracker: FidelityTracker? = nil) throws -> [EpochRecord] {
         let train = cfg.subset.map { train.first(min($0, train.count)) } ?? train
-        let trainer = try Trainer(config: cfg, model: model, adapters: session?.adapters ?? [], train: train, test: test, runDirectory: dir,
-                                  lossFunction: session.map { s in { try s.loss($0) } })
-        trainer.showProgress = showProgress
-        if let tracker { trainer.measureEpoch = { try tracker.measure(model) } }
-        if let session {
-            trainer.extraState = (save: { session.state }, load: { try session.loadState($0) })
-            trainer.beforeStep = { session.epoch = $0 }
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.sortedKeys]   // option dictionaries must serialise the same way in every process
-            let methods = String(decoding: (try? enc.encode(config.methods)) ?? Data(), as: UTF8.self)
-            let t = config.teacher
-            trainer.identity = "methods \(methods) teacher \(t.logits ?? t.model) \(t.checkpoints) ensemble \(t.ensemble) \(t.combine.rawValue)"
-                + (config.student.initFromTeacher.map { " init_from_teacher \($0)" } ?? "")
+        let loop = try TrainingLoop(config: cfg, scheme: scheme, train: train, test: test, runDirectory: dir)
+        loop.showProgress = showProgress
+        if let tracker { loop.measureEpoch = { try tracker.measure($0) } }
+        do {
+            try loop.checkExistingRun()   // a finished run of other settings is not reused
+        } catch TrainingError.staleRun(_, let found, _) {
+            let aside = URL(fileURLWithPath: dir.path + ".stale-format-\(found)")
+            try? FileManager.default.removeItem(at: aside)
+            try FileManager.default.moveItem(at: dir, to: aside)
+            say("  \(dir.path) was written by result format \(found) (this build writes \(ResultFormat.version)); moved to \(aside.path) and trained again")
         }
-        let metrics = dir.appendingPathComponent("metrics.json")
-        if FileManager.default.fileExists(atPath: metrics.path) {
-            try trainer.checkExistingRun()   // a finished run of other settings is not reused
-            let s = try ResultJSON.decoder.decode(TrainingSummary.self, from: Data(contentsOf: metrics))
-            try model.load(from: dir.appendingPathComponent("model.safetensors").path)
-            say("  reusing the finished run in \(dir.path)")
-            return s.history
+        let finished = FileManager.default.fileExists(atPath: dir.appendingPathComponent("metrics.json").path)
+        if finished { say("  reusing the finished run in \(dir.path)") }
+        for stage in stages where !finished {
+            let stageLoop = try TrainingLoop(config: stage.config, scheme: stage.scheme, train: train, test: nil,
+                                             runDirectory: dir.appendingPathComponent("stage-\(stage.name)"))
+            stageLoop.showProgress = showProgress
+            stageLoop.evaluates = false
+            stageLoop.label = stage.name
+            try stageLoop.run(resume: true)
         }
-        if let session, !session.preTrainingStages().isEmpty {
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            let loader = try DataLoader(dataset: train, batchSize: cfg.batchSize, shuffle: true, seed: cfg.seed)
-            try session.runStages(loader: loader, learningRate: cfg.learningRate, directory: dir,
-                                  log: try JSONLLog(url: dir.appendingPathComponent("stages.jsonl")), showProgress: showProgress)
+        let history = try loop.run(resume: true)
+        if !finished {
+            try TrainingSummary.write(history: history, config: cfg, model: scheme.member(scheme.evaluated).module, to: dir, testCount: test.count)
         }
-        let history = try trainer.run(resume: true)
-        try TrainingSummary.write(history: history, config: cfg, model: model, to: dir, testCount: test.count)
         return history
     }
 
@@ -258,8 +270,9 @@ public final class ExperimentRunner {
             let tracker = config.trackFidelity ? FidelityTracker(transfer: splits.transfer, teacherTrain: teacherTrain, test: splits.test,
                                                                  teacherTest: teacherTest, examples: config.fidelityExamples) : nil
             let initial = try tracker?.measure(student)
-            let history = try trainOrReuse(scfg, model: student, train: splits.transfer, test: splits.test,
-                                           dir: directory.appendingPathComponent("seed-\(seed)/student-distilled"), session: session,
+            let scheme = OfflineDistillation(session: session, spec: config.student.model, config: scfg, identity: distillationIdentity())
+            let history = try trainOrReuse(scfg, scheme: scheme, stages: scheme.preTrainingStages(config: scfg), train: splits.transfer,
+                                           test: splits.test, dir: directory.appendingPathComponent("seed-\(seed)/student-distilled"),
                                            tracker: tracker)
             let distilled = try role(student, teacherTrain: teacherTrain, teacherTest: teacherTest, splits: splits, history: history)
             var landscape: LandscapeResult? = nil

@@ -2,35 +2,40 @@ import DistillCore
 import DistillNN
 import Foundation
 
-/// The resumable state of a training run, stored as one safetensors file: model parameters and
-/// buffers under `model.`, adapters under `adapterK.`, optimizer state under `optimizer.`, extra
-/// method state under `extra.`, and counters, running sums, dropout generator states and the
-/// config in the metadata. Written atomically, so a killed run keeps its previous checkpoint.
+/// The resumable state of a training run, stored as one safetensors file: each scheme member's
+/// parameters and buffers under `MEMBER.`, optimizer state under `optimizer.[GROUP.]`, the
+/// scheme's own state under `extra.`, and in the metadata the counters, the epoch's running sums,
+/// every random generator's state, the result format and the config. Written atomically, so a
+/// killed run keeps its previous checkpoint.
 public struct TrainingCheckpoint {
-    public static let format = "swift-distill-checkpoint-1"
+    public static let format = "swift-distill-checkpoint-2"
 
     /// Completed epochs and the next batch index within the current epoch.
     public var epoch: Int
     public var batch: Int
     /// Optimizer steps taken.
     public var step: Int
-    /// Running sums of the current epoch (for its mean loss and accuracy).
-    public var lossSum: Double, correct: Int, seen: Int
+    /// Running sums of the current epoch (mean loss, accuracy, per-term means).
+    var sums: RunningSums
     /// Wall time spent so far over all sessions of the run.
     public var seconds: Double
     public var configJSON: String
     public var tensors: [String: Tensor]
-    public var dropout: [String: [UInt64]]
+    /// Every generator's state: `MEMBER.PATH` for modules, `scheme:NAME` for the scheme's own.
+    public var random: [String: [UInt64]]
     /// Records of the completed epochs (exact values, so a resumed run reports what an
     /// uninterrupted one would).
     public var history: [EpochRecord]
+    /// `ResultFormat.version` of the build that wrote it.
+    public var resultFormat: Int = ResultFormat.version
 
     public func write(to path: String) throws {
-        let dropoutJSON = String(decoding: try JSONSerialization.data(withJSONObject: dropout.mapValues { $0.map { String($0) } }, options: [.sortedKeys]), as: UTF8.self)
+        let randomJSON = String(decoding: try JSONSerialization.data(withJSONObject: random.mapValues { $0.map { String($0) } }, options: [.sortedKeys]), as: UTF8.self)
         let meta: [String: String] = [
-            "format": TrainingCheckpoint.format, "epoch": String(epoch), "batch": String(batch), "step": String(step),
-            "loss_sum": String(lossSum), "correct": String(correct), "seen": String(seen), "seconds": String(seconds),
-            "config": configJSON, "dropout": dropoutJSON,
+            "format": TrainingCheckpoint.format, "result_format": String(resultFormat),
+            "epoch": String(epoch), "batch": String(batch), "step": String(step),
+            "sums": String(decoding: try ResultJSON.encoder([.sortedKeys]).encode(sums), as: UTF8.self),
+            "seconds": String(seconds), "config": configJSON, "random": randomJSON,
             "history": String(decoding: try ResultJSON.encoder().encode(history), as: UTF8.self),
         ]
         try SafeTensors(tensors: tensors, metadata: meta).write(to: path)
@@ -46,27 +51,34 @@ public struct TrainingCheckpoint {
             return v
         }
         guard m["format"] == format else {
+            if m["format"] == "swift-distill-checkpoint-1" {
+                throw TrainingError.staleRun(path: URL(fileURLWithPath: path).deletingLastPathComponent().path, found: 1, expected: ResultFormat.version)
+            }
             throw TrainingError.checkpointMismatch(path: path, detail: "metadata 'format' is \(m["format"].map { "'\($0)'" } ?? "absent"), expected '\(format)'")
         }
-        let dropoutText: String = try field("dropout") { $0 }
-        guard let raw = try? JSONSerialization.jsonObject(with: Data(dropoutText.utf8)) as? [String: [String]] else {
-            throw TrainingError.checkpointMismatch(path: path, detail: "metadata field 'dropout' is not a JSON object of generator states")
+        let randomText: String = try field("random") { $0 }
+        guard let raw = try? JSONSerialization.jsonObject(with: Data(randomText.utf8)) as? [String: [String]] else {
+            throw TrainingError.checkpointMismatch(path: path, detail: "metadata field 'random' is not a JSON object of generator states")
         }
-        var dropout: [String: [UInt64]] = [:]
+        var random: [String: [UInt64]] = [:]
         for (k, v) in raw {
             let words = v.compactMap { UInt64($0) }
-            guard words.count == 4 else { throw TrainingError.checkpointMismatch(path: path, detail: "dropout state of '\(k)' is not 4 words") }
-            dropout[k] = words
+            guard words.count == 4, v.count == 4 else { throw TrainingError.checkpointMismatch(path: path, detail: "generator state of '\(k)' is not 4 words") }
+            random[k] = words
         }
         let historyText: String = try field("history") { $0 }
         guard let history = try? ResultJSON.decoder.decode([EpochRecord].self, from: Data(historyText.utf8)) else {
             throw TrainingError.checkpointMismatch(path: path, detail: "metadata field 'history' is not a list of epoch records")
         }
+        let sumsText: String = try field("sums") { $0 }
+        guard let sums = try? ResultJSON.decoder.decode(RunningSums.self, from: Data(sumsText.utf8)) else {
+            throw TrainingError.checkpointMismatch(path: path, detail: "metadata field 'sums' is not the running sums of an epoch")
+        }
         return TrainingCheckpoint(epoch: try field("epoch") { Int($0) }, batch: try field("batch") { Int($0) },
-                                  step: try field("step") { Int($0) }, lossSum: try field("loss_sum") { Double($0) },
-                                  correct: try field("correct") { Int($0) }, seen: try field("seen") { Int($0) },
+                                  step: try field("step") { Int($0) }, sums: sums,
                                   seconds: try field("seconds") { Double($0) }, configJSON: try field("config") { $0 },
-                                  tensors: file.tensors, dropout: dropout, history: history)
+                                  tensors: file.tensors, random: random, history: history,
+                                  resultFormat: try field("result_format") { Int($0) })
     }
 
     /// The tensors under `prefix.`, with the prefix removed.

@@ -7,6 +7,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case checkpointMismatch(path: String, detail: String)
     case runDirectory(path: String, detail: String)
     case failedVariants([String])
+    /// A run written by another `ResultFormat.version` (its numbers may mean something else).
+    case staleRun(path: String, found: Int, expected: Int)
 
     public var description: String {
         switch self {
@@ -19,6 +21,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
             return "\(path): \(detail)"
         case let .runDirectory(path, detail):
             return "\(path): \(detail)"
+        case let .staleRun(path, found, expected):
+            return "\(path): was written by result format \(found), this build writes format \(expected) (a loss, metric or training step changed its numbers since); remove the directory or choose another output directory"
         case let .failedVariants(names):
             return "variants \(names.joined(separator: ", ")) failed (the others finished; see report.md)"
         }

@@ -24,12 +24,17 @@ public struct KeyPaddingMask {
 /// names: `in_proj_weight` [3E, E] (rows q, k, v; Xavier-uniform), `in_proj_bias` [3E] (zeros),
 /// `out_proj.weight` [E, E] (Linear default), `out_proj.bias` [E] (zeros). Dropout on the
 /// attention weights in training (default 0, as in PyTorch).
-public final class MultiheadSelfAttention: Module {
+public final class MultiheadSelfAttention: Module, RandomStateOwner {
     public let embedDim: Int, heads: Int, dropoutProbability: Float
     public let inProjWeight: Parameter
     public let inProjBias: Parameter
     public let outProj: Linear
     public var generator: SeededGenerator
+    /// The dropout generator's state, for checkpoints (`RandomStateOwner`).
+    public var generatorState: [UInt64] {
+        get { generator.state }
+        set { generator = SeededGenerator(state: newValue) }
+    }
 
     public init(embedDim: Int, heads: Int, dropout: Float = 0, seed: UInt64 = 0, using g: inout SeededGenerator) {
         ensure(heads > 0 && embedDim % heads == 0, "MultiheadSelfAttention: embedDim \(embedDim) is not divisible by heads \(heads)")

@@ -6,7 +6,7 @@ import DistillCore
 ///
 /// Owns its `SeededGenerator` (default seed 0; set `seed` or `generatorState`), so a run is
 /// reproducible and a resumed run continues the same mask stream.
-public final class Dropout: Module {
+public final class Dropout: Module, RandomStateOwner {
     public let probability: Float
     public var generator: SeededGenerator
 
@@ -37,25 +37,5 @@ enum DropoutKernel {
     @inline(__always)
     static func apply(_ x: Tensor, probability p: Float, using g: inout SeededGenerator) -> Tensor {
         dropout(x, probability: p, training: true, using: &g)
-    }
-}
-
-extension Module {
-    /// The generator states of every dropout module by path, for checkpoints.
-    public func dropoutStates() -> [String: [UInt64]] {
-        var out: [String: [UInt64]] = [:]
-        visit { path, m in if let d = m as? Dropout { out[path] = d.generatorState } }
-        return out
-    }
-
-    /// Restores dropout generator states saved by `dropoutStates()`; unknown paths throw.
-    public func loadDropoutStates(_ states: [String: [UInt64]]) throws {
-        let mods = namedModules()
-        for (path, s) in states {
-            guard let d = mods.first(where: { $0.path == path })?.module as? Dropout, s.count == 4 else {
-                throw ModuleError.unknownPath(path, valid: mods.filter { $0.module is Dropout }.map(\.path))
-            }
-            d.generatorState = s
-        }
     }
 }

@@ -29,11 +29,16 @@ public final class Embedding: Module {
 /// direction, PyTorch names: `weight_ih_lk` [4H, in], `weight_hh_lk` [4H, H], `bias_ih_lk`,
 /// `bias_hh_lk` [4H], with suffix `_reverse` for the reverse direction; all U(±1/√H) as in
 /// PyTorch. Dropout (default 0) applies to the outputs of every layer but the last, in training.
-public final class LSTM: Module {
+public final class LSTM: Module, RandomStateOwner {
     public let inputSize: Int, hiddenSize: Int, numLayers: Int, bidirectional: Bool, dropoutProbability: Float
     /// [layer][direction] → (w_ih, w_hh, b_ih, b_hh)
     public let weights: [[(wih: Parameter, whh: Parameter, bih: Parameter, bhh: Parameter)]]
     public var generator: SeededGenerator
+    /// The dropout generator's state, for checkpoints (`RandomStateOwner`).
+    public var generatorState: [UInt64] {
+        get { generator.state }
+        set { generator = SeededGenerator(state: newValue) }
+    }
 
     public init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bidirectional: Bool = false,
                 dropout: Float = 0, seed: UInt64 = 0, using g: inout SeededGenerator) {

@@ -19,12 +19,17 @@ import DistillNN
 /// `SeededGenerator` owned by the loss, so a run with the same seed and the same batch sequence
 /// reproduces. Labels are not used.
 /// Shapes: both logits [N, C].
-public final class NoisyTeacherLoss: DistillationLoss {
+public final class NoisyTeacherLoss: DistillationLoss, RandomStateOwner {
     public enum Kind: String, CaseIterable { case l2, kd }
 
     public let name = "noisy"
     public let alpha: Float, sigma: Float, kind: Kind, temperature: Float
     private var generator: SeededGenerator
+    /// The noise generator's state, saved with checkpoints (`RandomStateOwner`).
+    public var generatorState: [UInt64] {
+        get { generator.state }
+        set { generator = SeededGenerator(state: newValue) }
+    }
 
     public init(alpha: Float = 0.5, sigma: Float = 0.1, kind: Kind = .l2, temperature: Float = 4, seed: UInt64 = 0) {
         ensure(alpha >= 0 && alpha <= 1, "noisy: alpha \(alpha) is outside [0, 1]")
