@@ -112,6 +112,8 @@ public struct ExperimentConfig: Equatable, Sendable {
     public var teacher = TeacherSpec()
     public var student = StudentSpec()
     public var methods: [MethodSpec] = [MethodSpec(name: "hinton")]
+    /// The training scheme (`scheme:`): offline distillation unless the file names another.
+    public var scheme = SchemeSpec()
     public var biasAdjust: BiasAdjustSpec? = nil
     /// Measure the distilled student's agreement and KL with its teacher before training and
     /// after every epoch, on (up to `fidelityExamples` of) the transfer set and on the test split.
@@ -175,6 +177,7 @@ public struct ExperimentConfig: Equatable, Sendable {
         c.teacher.train.data = c.data
         c.student.train.data = c.data
         if let m = r.raw("method") { c.methods = try methods(m, file: file, reader: r) }
+        if let s = try r.map("scheme") { c.scheme = try SchemeSpec.parse(s) }
         if let b = try r.map("bias_adjust") { c.biasAdjust = try biasAdjust(b) }
         c.trackFidelity = try r.bool("track_fidelity") ?? c.trackFidelity
         c.fidelityExamples = try r.int("fidelity_examples", min: 1) ?? c.fidelityExamples
@@ -188,6 +191,17 @@ public struct ExperimentConfig: Equatable, Sendable {
         let variantNode = r.raw("variants")
         try r.finish()
         try checkStudentInit(c, r)
+        if !(try SchemeRegistry.kind(c.scheme.kind)).usesTeacher {
+            for key in ["teacher", "method", "landscape", "bias_adjust"] where r.has(key) {
+                throw ExperimentError(file: file, line: r.mapping[Node(key)]?.mark.map { $0.line }, "key '\(key)' does not apply to scheme '\(c.scheme.kind)', whose participants teach each other; remove it")
+            }
+            if c.student.initFromTeacher != nil || c.trackFidelity {
+                throw ExperimentError(file: file, line: nil, "student.init_from_teacher and track_fidelity need a teacher, which scheme '\(c.scheme.kind)' has not")
+            }
+            if c.transfer != .train {
+                throw ExperimentError(file: file, line: r.mapping[Node("transfer")]?.mark.map { $0.line }, "scheme '\(c.scheme.kind)' trains its participants on the training set; 'transfer' must be kind train")
+            }
+        }
         if readVariants, let v = variantNode {
             guard case .mapping(let m) = v, !m.isEmpty else {
                 throw ExperimentError(file: file, line: v.mark.map { $0.line }, "'variants' must map variant names to lists of key.path=value overrides")

@@ -21,27 +21,39 @@ public enum ExperimentReport {
         case .unlabelled(let n): lines.append("transfer: {kind: unlabelled, count: \(n)}")
         case .withUnlabelled(let n): lines.append("transfer: {kind: train+unlabelled, count: \(n)}")
         }
-        lines.append("teacher:")
-        lines.append("  model: \(quote(c.teacher.model))")
-        if !c.teacher.checkpoints.isEmpty { lines.append("  checkpoint: [\(c.teacher.checkpoints.map(quote).joined(separator: ", "))]") }
-        lines.append("  ensemble: \(c.teacher.ensemble)")
-        lines.append("  combine: \(c.teacher.combine.rawValue)")
-        if let l = c.teacher.logits { lines.append("  logits: \(quote(l))") }
-        if let l = c.teacher.testLogits { lines.append("  test_logits: \(quote(l))") }
-        lines.append("  shared: \(c.teacher.shared)")
-        lines.append("  train:")
-        lines.append(train(c.teacher.train, indent: "    "))
+        let usesTeacher = (try? SchemeRegistry.kind(c.scheme.kind))?.usesTeacher ?? true
+        if usesTeacher {
+            lines.append("teacher:")
+            lines.append("  model: \(quote(c.teacher.model))")
+            if !c.teacher.checkpoints.isEmpty { lines.append("  checkpoint: [\(c.teacher.checkpoints.map(quote).joined(separator: ", "))]") }
+            lines.append("  ensemble: \(c.teacher.ensemble)")
+            lines.append("  combine: \(c.teacher.combine.rawValue)")
+            if let l = c.teacher.logits { lines.append("  logits: \(quote(l))") }
+            if let l = c.teacher.testLogits { lines.append("  test_logits: \(quote(l))") }
+            lines.append("  shared: \(c.teacher.shared)")
+            lines.append("  train:")
+            lines.append(train(c.teacher.train, indent: "    "))
+        }
         lines.append("student:")
         lines.append("  model: \(quote(c.student.model))")
         lines.append("  baseline: \(c.student.baseline)")
         if let l = c.student.initFromTeacher { lines.append("  init_from_teacher: \(l)") }
         lines.append("  train:")
         lines.append(train(c.student.train, indent: "    "))
-        lines.append("method:")
-        for m in c.methods {
-            lines.append("  - name: \(m.name)")
-            lines.append("    weight: \(m.weight)")
-            for (k, v) in m.options.sorted(by: { $0.key < $1.key }) { lines.append("    \(k): \(quote(v))") }
+        if usesTeacher {
+            lines.append("method:")
+            for m in c.methods {
+                lines.append("  - name: \(m.name)")
+                lines.append("    weight: \(m.weight)")
+                for (k, v) in m.options.sorted(by: { $0.key < $1.key }) { lines.append("    \(k): \(quote(v))") }
+            }
+        } else {
+            lines.append("scheme:")
+            lines.append("  kind: \(c.scheme.kind)")
+            if let g = c.scheme.generations { lines.append("  generations: \(g)") }
+            lines.append("  participants:")
+            for p in c.scheme.participants { lines.append("    - {name: \(p.name), model: \(quote(p.model)), role: \(p.role)}") }
+            for (k, v) in c.scheme.options.sorted(by: { $0.key < $1.key }) { lines.append("  \(k): \(quote(v))") }
         }
         if let n = c.testSubset { lines.append("test_subset: \(n)") }
         if c.trackFidelity { lines.append("track_fidelity: true"); lines.append("fidelity_examples: \(c.fidelityExamples)") }
@@ -64,7 +76,12 @@ public enum ExperimentReport {
         try Data(curves.utf8).write(to: dir.appendingPathComponent("learning_curves.svg"), options: .atomic)
         let fidelity = fidelityChart(r)
         try Data(fidelity.utf8).write(to: dir.appendingPathComponent("accuracy_agreement.svg"), options: .atomic)
-        let extra = try fidelitySection(r, to: dir)
+        var extra = try fidelitySection(r, to: dir)
+        if let terms = termCurvesChart(r) {
+            try Data(terms.utf8).write(to: dir.appendingPathComponent("loss_terms.svg"), options: .atomic)
+            extra += "\n## Loss terms\n\nEach term of the objective, its mean over every training step of an epoch (mean over seeds):\n\n![loss terms](loss_terms.svg)\n"
+        }
+        extra += cohortSection(r)
         try Data(markdown(r, config: config, extra: extra).utf8).write(to: dir.appendingPathComponent("report.md"), options: .atomic)
     }
 
@@ -125,11 +142,17 @@ public enum ExperimentReport {
     /// The Markdown report: what was run, then one row per model with accuracy, errors and fidelity.
     public static func markdown(_ r: ExperimentResult, config c: ExperimentConfig, extra: String = "") -> String {
         var out = "# \(r.name)\n\n"
-        out += "Data \(c.data); transfer set: \(c.transfer); teacher \(c.teacher.model)"
-        out += c.teacher.ensemble > 1 ? " (ensemble of \(c.teacher.ensemble), mean \(c.teacher.combine.rawValue))" : ""
-        out += "; student \(c.student.model); objective " + c.methods.map { m in
-            "\(m.weight == 1 ? "" : "\(m.weight)·")\(m.name)" + (m.options.isEmpty ? "" : "(" + m.options.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + ")")
-        }.joined(separator: " + ")
+        if (try? SchemeRegistry.kind(c.scheme.kind))?.usesTeacher ?? true {
+            out += "Data \(c.data); transfer set: \(c.transfer); teacher \(c.teacher.model)"
+            out += c.teacher.ensemble > 1 ? " (ensemble of \(c.teacher.ensemble), mean \(c.teacher.combine.rawValue))" : ""
+            out += "; student \(c.student.model); objective " + c.methods.map { m in
+                "\(m.weight == 1 ? "" : "\(m.weight)·")\(m.name)" + (m.options.isEmpty ? "" : "(" + m.options.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + ")")
+            }.joined(separator: " + ")
+        } else {
+            out += "Data \(c.data); scheme \(c.scheme.kind) of " + c.scheme.participants.map { "\($0.name) (\($0.model))" }.joined(separator: ", ")
+            out += c.scheme.options.isEmpty ? "" : " with " + c.scheme.options.sorted(by: { $0.key < $1.key }).map { "\($0.key) = \($0.value)" }.joined(separator: ", ")
+            out += "; \"student distilled\" is the first participant, \"student alone\" the same network from the same initialisation trained with cross-entropy alone"
+        }
         out += ". Seeds \(c.seeds.map(String.init).joined(separator: ", ")); mean ± sample std over seeds. "
         out += String(format: "Total time %.0f s.\n\n", r.seconds)
         let roles: [(String, (SeedResult) -> RoleResult?)] = [("teacher", { $0.teacher }), ("student alone", { $0.studentAlone }),
@@ -170,6 +193,29 @@ public enum ExperimentReport {
         out += extra
         out += "\nPer-seed numbers are in `metrics.json`; every sub-run directory holds its own log, checkpoint and `metrics.json`.\n"
         return out
+    }
+
+    /// Each loss term's per-epoch mean (mean over seeds), one line per term; nil without terms.
+    static func termCurvesChart(_ r: ExperimentResult) -> String? {
+        let names = Set(r.seeds.flatMap { $0.termCurves?.keys.map { $0 } ?? [] }).sorted()
+        let series = names.compactMap { n in meanCurve(n, r.seeds.compactMap { $0.termCurves?[n] }, firstEpoch: 1) }
+        guard !series.isEmpty else { return nil }
+        return SVGPlot.lineChart(title: "\(r.name): loss terms per epoch (mean over seeds)", xLabel: "epoch", yLabel: "term value", series: series)
+    }
+
+    /// The table of a cohort's participants and their ensemble (empty without a cohort).
+    static func cohortSection(_ r: ExperimentResult) -> String {
+        let cohorts = r.seeds.compactMap(\.cohort)
+        guard let first = cohorts.first else { return "" }
+        var rows: [[String]] = []
+        for (i, m) in first.members.enumerated() {
+            let ms = cohorts.map { $0.members[i] }
+            rows.append([m.name, m.model, MarkdownTable.meanStd(ms.map { Double($0.testErrors) }, digits: 1),
+                         MarkdownTable.meanStd(ms.map(\.testAccuracy), digits: 4), MarkdownTable.meanStd(ms.map(\.agreementWithFirst), digits: 4)])
+        }
+        rows.append(["ensemble", "mean of probabilities", MarkdownTable.meanStd(cohorts.map { Double($0.ensembleErrors) }, digits: 1), "–", "–"])
+        return "\n## Cohort\n\n" + MarkdownTable.render(header: ["participant", "model", "test errors", "test accuracy", "test agreement with the first"], rows: rows)
+            + "\n\nEvery participant after the last epoch (no epoch is chosen on the test split).\n"
     }
 
     static func learningCurves(_ r: ExperimentResult) -> String {

@@ -38,6 +38,25 @@ public struct SeedResult: Codable, Equatable, Sendable {
     public var fidelityCurve: [FidelityPoint]? = nil
     /// With `landscape`: the loss around the student (written to its own JSON and SVG files too).
     public var landscape: LandscapeResult? = nil
+    /// Each loss term's epoch mean in the distilled (or cohort) run, by term name.
+    public var termCurves: [String: [Double]]? = nil
+    /// Schemes whose participants teach each other: every participant, and their ensemble.
+    public var cohort: CohortResult? = nil
+}
+
+/// The participants of a cohort scheme (mutual learning) after training, on the test split.
+public struct CohortResult: Codable, Equatable, Sendable {
+    public struct Member: Codable, Equatable, Sendable {
+        public var name: String
+        public var model: String
+        public var testErrors: Int
+        public var testAccuracy: Double
+        /// Top-1 agreement with the first participant on the test split (1 for the first).
+        public var agreementWithFirst: Double
+    }
+    public var members: [Member]
+    /// Test errors of the cohort's ensemble (mean of the participants' probabilities).
+    public var ensembleErrors: Int
 }
 
 /// Mean and sample standard deviation of a metric over seeds.
@@ -84,6 +103,13 @@ public struct ExperimentResult: Codable, Equatable, Sendable {
                 add("student_distilled.initial.test.agreement", f.testAgreement)
                 add("student_distilled.initial.train.kl", f.trainKL)
                 add("student_distilled.initial.test.kl", f.testKL)
+            }
+            if let c = s.cohort {
+                for m in c.members {
+                    add("cohort.\(m.name).test.errors", Double(m.testErrors))
+                    add("cohort.\(m.name).test.agreement_with_first", m.agreementWithFirst)
+                }
+                add("cohort.ensemble.test.errors", Double(c.ensembleErrors))
             }
             if let b = s.biasAdjust {
                 add("bias_adjust.bias", Double(b.chosenBias))

@@ -227,6 +227,7 @@ public final class ExperimentRunner {
         if let t = config.threads { Threads.set(t) }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try Data(ExperimentReport.resolvedConfig(config).utf8).write(to: directory.appendingPathComponent("config.yaml"), options: .atomic)
+        if !(try SchemeRegistry.kind(config.scheme.kind)).usesTeacher { return try runCohort(start: start) }
         let splits = try splits()
         say("\(config.name): \(config.data), transfer set \(config.transfer) (\(splits.transfer.count) examples), seeds \(config.seeds)")
         var results: [SeedResult] = []
@@ -292,7 +293,7 @@ public final class ExperimentRunner {
             results.append(SeedResult(seed: seed, teacher: teacherRole, studentAlone: alone, studentDistilled: distilled, biasAdjust: bias,
                                       distilledCurve: history.map(\.testAccuracy), aloneCurve: aloneHistory.map(\.testAccuracy),
                                       initialFidelity: initial, fidelityCurve: config.trackFidelity ? history.compactMap(\.fidelity) : nil,
-                                      landscape: landscape))
+                                      landscape: landscape, termCurves: ExperimentRunner.termCurves(history)))
         }
         let result = ExperimentResult(name: config.name, seeds: results, summary: ExperimentResult.summarize(results),
                                       seconds: ProgressBar.now() - start)

@@ -1,0 +1,81 @@
+import DistillCore
+import DistillData
+import DistillNN
+import Foundation
+
+/// Schemes whose participants teach each other (no pre-trained teacher): for every seed, the
+/// first participant's model trained alone (the baseline, same initialisation and data order)
+/// and the cohort trained together in `DIR/seed-S/cohort`.
+extension ExperimentRunner {
+    /// The scheme of `config.scheme` over freshly initialised participants for `seed` (the first
+    /// one initialised exactly as the student alone; the others from seeds `seed·1000 + k`).
+    func makeCohortScheme(seed: UInt64, input: ModelInput, train: TrainingConfig) throws -> MutualLearning {
+        let spec = config.scheme
+        let cohort = try spec.participants.enumerated().map { k, p in
+            (name: p.name, module: try ModelZoo.make(p.model, input: input, seed: k == 0 ? seed : seed &* 1000 &+ UInt64(k)), spec: p.model)
+        }
+        switch spec.kind {
+        case "mutual-learning":
+            return try MutualLearning(cohort: cohort, config: train, temperature: try spec.float("temperature", default: 1),
+                                      update: MutualLearning.Update(rawValue: spec.options["update"] ?? "simultaneous") ?? .simultaneous)
+        default:
+            throw TrainingError.badValue(field: "scheme.kind", value: spec.kind, expected: "a scheme whose participants teach each other")
+        }
+    }
+
+    func runCohort(start: Double) throws -> ExperimentResult {
+        let splits = try splits()
+        say("\(config.name): \(config.data), scheme \(config.scheme.kind) of \(config.scheme.participants.map { "\($0.name) (\($0.model))" }.joined(separator: ", ")), seeds \(config.seeds)")
+        var results: [SeedResult] = []
+        for (k, seed) in config.seeds.enumerated() {
+            say("[seed \(seed), \(k + 1)/\(config.seeds.count)]")
+            let input = DataSpec.modelInput(for: splits.transfer)
+            var scfg = config.student.train
+            scfg.seed = seed
+            let first = config.scheme.participants[0]
+            var alone: RoleResult? = nil, aloneHistory: [EpochRecord] = []
+            if config.student.baseline {
+                say("student alone: \(first.model)")
+                let m = try ModelZoo.make(first.model, input: input, seed: seed)
+                var acfg = scfg
+                acfg.model = first.model
+                let dir = baselineRoot.map {
+                    $0.appendingPathComponent(ExperimentRunner.runKey(model: first.model, train: acfg, extra: "\(config.data)|\(config.transfer)"))
+                } ?? directory.appendingPathComponent("seed-\(seed)/student-alone")
+                aloneHistory = try trainOrReuse(acfg, model: m, train: splits.baselineTrain, test: splits.test, dir: dir)
+                alone = try role(m, teacherTrain: nil, teacherTest: nil, splits: splits, history: aloneHistory)
+            }
+            say("cohort (\(config.scheme.kind)): \(config.scheme.participants.map(\.name).joined(separator: ", "))")
+            let scheme = try makeCohortScheme(seed: seed, input: input, train: scfg)
+            var ccfg = scfg
+            ccfg.model = first.model
+            let history = try trainOrReuse(ccfg, scheme: scheme, train: splits.transfer, test: splits.test,
+                                           dir: directory.appendingPathComponent("seed-\(seed)/cohort"))
+            let lead = scheme.member(scheme.evaluated).module
+            let distilled = try role(lead, teacherTrain: nil, teacherTest: nil, splits: splits, history: history)
+            let logits = try scheme.members.map { try Evaluation.logits(of: $0.module, on: splits.test) }
+            let members = zip(scheme.members, logits).map { m, l in
+                CohortResult.Member(name: m.name, model: m.spec ?? "", testErrors: errors(l, splits.test.labels),
+                                    testAccuracy: Metrics.accuracy(logits: l, labels: splits.test.labels),
+                                    agreementWithFirst: Metrics.agreement(l, logits[0]))
+            }
+            let ensemble = EnsembleTarget.meanProbabilities(logits)
+            var r = SeedResult(seed: seed, teacher: nil, studentAlone: alone, studentDistilled: distilled, biasAdjust: nil,
+                               distilledCurve: history.map(\.testAccuracy), aloneCurve: aloneHistory.map(\.testAccuracy))
+            r.termCurves = ExperimentRunner.termCurves(history)
+            r.cohort = CohortResult(members: members, ensembleErrors: errors(ensemble, splits.test.labels))
+            results.append(r)
+        }
+        let result = ExperimentResult(name: config.name, seeds: results, summary: ExperimentResult.summarize(results),
+                                      seconds: ProgressBar.now() - start)
+        try ExperimentReport.write(result, config: config, to: directory)
+        return result
+    }
+
+    /// Each term's per-epoch mean over a run's history (nil when no epoch logged terms).
+    static func termCurves(_ history: [EpochRecord]) -> [String: [Double]]? {
+        let names = Set(history.flatMap { $0.terms?.keys.map { $0 } ?? [] })
+        guard !names.isEmpty else { return nil }
+        return Dictionary(uniqueKeysWithValues: names.map { n in (n, history.map { $0.terms?[n] ?? .nan }) })
+    }
+}

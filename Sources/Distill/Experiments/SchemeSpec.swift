@@ -1,0 +1,103 @@
+import DistillCore
+import Foundation
+import Yams
+
+/// A network taking part in a scheme: its name (checkpoint prefix and file name), model spec and role.
+public struct Participant: Equatable, Sendable, Codable {
+    public var name: String
+    public var model: String
+    public var role: String
+}
+
+/// The `scheme:` block of an experiment file: which training scheme runs and who takes part.
+///
+///     scheme:
+///       kind: mutual-learning        # offline (default) or one of SchemeRegistry.names
+///       participants:
+///         - {name: a, model: "mlp:800x800"}
+///         - {name: b, model: "mlp:800x800", role: student}
+///       temperature: 1               # options of the kind (SchemeRegistry.Kind.options)
+///
+/// Every key is checked before anything trains: an unknown kind, too few or too many
+/// participants, a duplicate or malformed name, an unknown role, a model that does not parse, an
+/// option the kind does not have, or zero generations each name the file, the line and the key.
+public struct SchemeSpec: Equatable, Sendable {
+    public var kind: String = "offline"
+    public var participants: [Participant] = []
+    /// Generations of chained schemes (born-again networks); nil where the kind has none.
+    public var generations: Int? = nil
+    public var options: [String: String] = [:]
+
+    public init() {}
+
+    /// A numeric option, validated when read.
+    public func float(_ key: String, default d: Float) throws -> Float {
+        guard let s = options[key] else { return d }
+        guard let v = Float(s), v.isFinite else {
+            throw TrainingError.badValue(field: "scheme.\(key)", value: s, expected: "a number")
+        }
+        return v
+    }
+
+    static func parse(_ r: MapReader) throws -> SchemeSpec {
+        var s = SchemeSpec()
+        s.kind = try r.string("kind") ?? s.kind
+        let kind: SchemeRegistry.Kind
+        do { kind = try SchemeRegistry.kind(s.kind) } catch {
+            throw r.fail("kind", r.node("kind"), "one of \(SchemeRegistry.names.joined(separator: ", "))")
+        }
+        if let g = r.node("generations") {
+            guard let n = try r.int("generations", min: 1) else { throw r.fail("generations", g, "an integer ≥ 1") }
+            s.generations = n
+        }
+        if let p = r.node("participants") {
+            guard kind.participants.upperBound > 0 else {
+                throw r.fail("participants", p, "no participants: scheme \(kind.name) takes its networks from teacher: and student:")
+            }
+            guard case .sequence(let items) = p else { throw r.fail("participants", p, "a list of {name:, model:, role:} mappings") }
+            for (i, item) in items.enumerated() {
+                let pr = try MapReader(item, file: r.file, path: "\(r.path).participants.\(i)")
+                let name = try pr.string("name") ?? "\(kind.roles.first ?? "member")\(i)"
+                guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_".contains($0) }) else {
+                    throw pr.fail("name", pr.node("name"), "letters, digits, '-' or '_'")
+                }
+                guard !s.participants.contains(where: { $0.name == name }) else { throw pr.fail("name", pr.node("name"), "a name no other participant has") }
+                let model = try pr.requiredString("model")
+                _ = try ExperimentConfig.modelCheck(model, pr, "model")
+                let role = try pr.string("role") ?? kind.roles.first ?? ""
+                guard kind.roles.contains(role) else { throw pr.fail("role", pr.node("role"), "one of \(kind.roles) for scheme \(kind.name)") }
+                try pr.finish()
+                s.participants.append(Participant(name: name, model: model, role: role))
+            }
+        }
+        for key in r.mapping.keys.compactMap(\.string) where !["kind", "generations", "participants"].contains(key) {
+            guard kind.options[key] != nil else {
+                throw r.fail(key, r.node(key), kind.options.isEmpty ? "no such key: scheme \(kind.name) has no options"
+                                                                    : "an option of scheme \(kind.name): \(kind.options.keys.sorted().joined(separator: ", "))")
+            }
+            guard let v = r.node(key), case .scalar = v, let text = v.string else { throw r.fail(key, r.node(key), "a scalar") }
+            s.options[key] = text
+        }
+        guard kind.participants.contains(s.participants.count) else {
+            throw r.fail("participants", r.node("participants"), kind.participants.upperBound == 0
+                         ? "no participants: scheme \(kind.name) takes its networks from teacher: and student:"
+                         : "\(kind.participants.lowerBound) to \(kind.participants.upperBound) participants for scheme \(kind.name), got \(s.participants.count)")
+        }
+        do { try s.validateOptions() } catch { throw ExperimentError(file: r.file, line: r.line, "\(r.path): \(error)") }
+        return s
+    }
+
+    /// Checks the kind's options can be read (the scheme's factory reads them the same way).
+    func validateOptions() throws {
+        switch kind {
+        case "mutual-learning":
+            let t = try float("temperature", default: 1)
+            guard t > 0 else { throw TrainingError.badValue(field: "scheme.temperature", value: "\(t)", expected: "a positive number") }
+            let u = options["update"] ?? MutualLearning.Update.simultaneous.rawValue
+            guard MutualLearning.Update(rawValue: u) != nil else {
+                throw TrainingError.badValue(field: "scheme.update", value: u, expected: MutualLearning.Update.allCases.map(\.rawValue).joined(separator: " or "))
+            }
+        default: break
+        }
+    }
+}
