@@ -7,7 +7,7 @@ RELEASE := -c release -Xswiftc -target-cpu -Xswiftc $(CPU)
 DEB_PACKAGES := libdnnl-dev zlib1g-dev python3-torch python3-numpy dataset-fashion-mnist libopenblas0-openmp
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: setup build release test run bench studies studies-short clean
+.PHONY: setup build release test run bench bench-schemes studies studies-short clean
 
 ## Installs the Debian packages the build and the tests need, when any is missing.
 setup:
@@ -45,6 +45,12 @@ studies-short: release
 bench: setup
 	@python3 -c "import jax" 2>/dev/null || python3 -m pip install --quiet jax
 	bash Benchmarks/run.sh --rounds 3 --trials 2 --seconds 1.5 --raw Benchmarks/results/latest.jsonl
+
+## What a training scheme costs per step: mutual learning of two students against one student.
+bench-schemes: setup
+	swift build $(RELEASE) --product SchemeBench
+	.build/release/SchemeBench --rounds 7 --seconds 1.5
+	.build/release/SchemeBench --rounds 7 --seconds 1.5 --update sequential
 
 clean:
 	rm -rf .build

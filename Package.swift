@@ -27,6 +27,7 @@ let package = Package(
             name: "DistillCLI",
             dependencies: ["Distill", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "DistillBench", dependencies: ["DistillCore", "DistillNN"], path: "Benchmarks/DistillBench"),
+        .executableTarget(name: "SchemeBench", dependencies: ["Distill"], path: "Benchmarks/SchemeBench"),
         .executableTarget(name: "OptimizerBench", dependencies: ["DistillCore", "DistillNN"], path: "Benchmarks/OptimizerBench"),
         .executableTarget(name: "ConvProbe", dependencies: ["DistillCore"], path: "Benchmarks/ConvProbe", exclude: ["conv_probe.py"]),
         // Assertions shared by the test targets (compiled only for the tests).

@@ -87,7 +87,9 @@ public final class StepUpdater {
     /// Extra hooks after backward, before the update (distributed training adds its all-reduce).
     public var afterBackward: [(ParameterGroup) throws -> Void] = []
 
-    init(scheme: TrainingScheme, gradClip: Float?) {
+    /// The updater `TrainingLoop` gives every step; build one yourself to run a scheme's step
+    /// outside the loop (benchmarks, tests).
+    public init(scheme: TrainingScheme, gradClip: Float? = nil) {
         self.scheme = scheme; self.gradClip = gradClip
     }
 
