@@ -15,6 +15,16 @@ final class FidelityStudyConfigTests: XCTestCase {
     method: kd:temperature=4
     """
 
+    func testTheLandscapeDrawsASingleKDTermAndRefusesOtherObjectives() throws {
+        XCTAssertNotNil(try ExperimentConfig.parse(base + "\nlandscape: {grid: 5}", file: "s.yaml").landscape)
+        for method in ["hinton:temperature=4", "[kd, at]"] {
+            let yaml = base.replacingOccurrences(of: "method: kd:temperature=4", with: "method: \(method)") + "\nlandscape: {grid: 5}"
+            XCTAssertThrowsError(try ExperimentConfig.parse(yaml, file: "s.yaml"), method) { e in
+                XCTAssertTrue("\(e)".contains("single term kd") && "\(e)".contains("s.yaml"), "\(e)")
+            }
+        }
+    }
+
     func testShortListAppliesAfterVariantsAndBeforeTheCommandLine() throws {
         let yaml = base + """
 

@@ -52,6 +52,6 @@ final class SchemeConfigTests: XCTestCase {
         assertRefused("scheme: mutual-learning", ["scheme", "mapping"])
         assertRefused("scheme: {kind: mutual-learning, \(two)}\nmethod: hinton", ["'method'", "mutual-learning"])
         assertRefused("scheme: {kind: mutual-learning, \(two)}\nteacher: {model: \"mlp:8\"}", ["'teacher'"])
-        assertRefused("scheme: {kind: mutual-learning, \(two)}\ntransfer: {kind: subset, count: 10}", ["transfer"])
+        assertRefused("scheme: {kind: mutual-learning, \(two)}\ntransfer: {kind: unlabelled, count: 10}", ["transfer", "train or subset"])
     }
 }

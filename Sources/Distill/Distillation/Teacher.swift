@@ -10,6 +10,8 @@ public protocol Teacher: AnyObject {
     var classCount: Int { get }
     /// The module feature taps attach to (nil when the teacher has no single network).
     var module: Module? { get }
+    /// The networks behind the predictions (one, an ensemble's members, or none for a table of logits).
+    var networks: [Module] { get }
     /// Teacher logits [B, classes] for a batch.
     func logits(images: Tensor, rows: [Int]) throws -> Tensor
 }
@@ -29,6 +31,7 @@ public final class ModelTeacher: Teacher {
     public let model: Module
     public let classCount: Int
     public var module: Module? { model }
+    public var networks: [Module] { [model] }
 
     public init(_ model: Module, classCount: Int) {
         self.model = model
@@ -49,6 +52,7 @@ public final class EnsembleTeacher: Teacher {
     public let combine: Combine
     public let classCount: Int
     public var module: Module? { nil }
+    public var networks: [Module] { members }
 
     public init(_ members: [Module], combine: Combine = .probabilities, classCount: Int) {
         ensure(!members.isEmpty, "EnsembleTeacher: an ensemble needs at least one member")
@@ -71,6 +75,7 @@ public final class PrecomputedTeacher: Teacher {
     public let table: Tensor          // [N, classes]
     public var classCount: Int { table.shape[1] }
     public var module: Module? { nil }
+    public var networks: [Module] { [] }
     public let source: String
 
     public init(table: Tensor, source: String) throws {

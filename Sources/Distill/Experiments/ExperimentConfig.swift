@@ -198,8 +198,10 @@ public struct ExperimentConfig: Equatable, Sendable {
             if c.student.initFromTeacher != nil || c.trackFidelity {
                 throw ExperimentError(file: file, line: nil, "student.init_from_teacher and track_fidelity need a teacher, which scheme '\(c.scheme.kind)' has not")
             }
-            if c.transfer != .train {
-                throw ExperimentError(file: file, line: r.mapping[Node("transfer")]?.mark.map { $0.line }, "scheme '\(c.scheme.kind)' trains its participants on the training set; 'transfer' must be kind train")
+            switch c.transfer {
+            case .train, .subset: break
+            default:
+                throw ExperimentError(file: file, line: r.mapping[Node("transfer")]?.mark.map { $0.line }, "scheme '\(c.scheme.kind)' trains its participants on labelled training data; 'transfer' must be kind train or subset")
             }
         }
         if readVariants, let v = variantNode {
@@ -401,6 +403,9 @@ public struct ExperimentConfig: Equatable, Sendable {
             guard c.teacher.model == c.student.model, c.teacher.logits == nil else {
                 throw ExperimentError(file: r.file, line: nil, "\(what) needs a teacher network with the student's model (self-distillation); the teacher is '\(c.teacher.logits ?? c.teacher.model)', the student '\(c.student.model)'")
             }
+        }
+        if c.landscape != nil && (c.methods.count != 1 || c.methods[0].name != "kd") {
+            throw ExperimentError(file: r.file, line: nil, "landscape draws the distillation loss T²·KL(teacher ‖ student), so the objective must be the single term kd:temperature=T; it is \(c.methods.map(\.name).joined(separator: " + "))")
         }
         if c.landscape != nil && c.teacher.ensemble != 1 {
             throw ExperimentError(file: r.file, line: nil, "landscape needs a single teacher (the plane passes through its parameters); this teacher is an ensemble of \(c.teacher.ensemble)")

@@ -263,7 +263,7 @@ public final class ExperimentRunner {
             let probe = splits.transfer.images.slice(axis: 0, start: 0, length: min(8, splits.transfer.count))
             var session = try DistillationSession(student: student, teacher: teacher, methods: config.methods, probe: probe,
                                                   datasetSize: splits.transfer.count)
-            if scfg.augmentation.isEmpty && session.losses.allSatisfy({ $0.teacherTaps.isEmpty }) && !(teacher is PrecomputedTeacher) {
+            if scfg.augmentation.isEmpty && session.losses.allSatisfy({ $0.teacherTaps.isEmpty }) && !teacher.networks.isEmpty {
                 let cached = try PrecomputedTeacher(table: teacherTrain, source: "teacher outputs cached on the transfer set")
                 session = try DistillationSession(student: student, teacher: cached, methods: config.methods, probe: probe,
                                                   datasetSize: splits.transfer.count)
@@ -281,10 +281,11 @@ public final class ExperimentRunner {
                 landscape = try landscapeAround(student, seed: seed, input: input, teacher: teacher, teacherTrain: teacherTrain,
                                                 splits: splits, session: session, spec: spec)
             }
-            // all-pairs mutual-information terms: draw the learned or fixed λ between the layers
-            for (k, mi) in session.losses.enumerated().compactMap({ i, l in (l as? MutualInformationLoss).map { (i, $0) } }) {
-                let svg = LambdaGraph.svg(for: mi, title: "\(config.name), seed \(seed): λ between teacher and student layers")
-                try Data(svg.utf8).write(to: directory.appendingPathComponent("lambda_graph_seed-\(seed)_term-\(k).svg"), options: .atomic)
+            // terms that draw what they learned (the all-pairs MI term's λ graph)
+            for (k, l) in session.losses.enumerated() {
+                for f in (l as? FigureDrawingLoss)?.figures(title: "\(config.name), seed \(seed)") ?? [] {
+                    try Data(f.svg.utf8).write(to: directory.appendingPathComponent("\(f.name)_seed-\(seed)_term-\(k).svg"), options: .atomic)
+                }
             }
             var bias: BiasAdjustResult? = nil
             if let b = config.biasAdjust, let v = splits.validation {
@@ -302,9 +303,7 @@ public final class ExperimentRunner {
     }
 
     /// The teacher network the student is initialised from and drawn against (member 0).
-    func teacherNetwork(_ teacher: Teacher) -> Module? {
-        (teacher as? ModelTeacher)?.model ?? (teacher as? EnsembleTeacher)?.members.first
-    }
+    func teacherNetwork(_ teacher: Teacher) -> Module? { teacher.networks.first }
 
     /// A fresh student for `seed`: random, or interpolated towards the teacher (`init_from_teacher`).
     func initialStudent(seed: UInt64, input: ModelInput, teacher: Teacher) throws -> Module {
@@ -334,7 +333,8 @@ public final class ExperimentRunner {
                 throw TrainingError.badValue(field: "landscape", value: config.teacher.model, expected: "a teacher network")
             }
             say("landscape: \(spec.grid)×\(spec.grid) plane and \(Landscape.linePositions(spec).count) points on the line, over \(n) examples")
-            let temperature = session.losses.compactMap { ($0 as? HintonLoss)?.temperature }.first ?? 1
+            // the landscape is of the objective's single kd term (ExperimentConfig checks there is one)
+            let temperature = try ResponseOptions.temperature(MethodOptions(method: config.methods[0].name, values: config.methods[0].options))
             result = try Landscape.measure(model: try ModelZoo.make(config.student.model, input: input, seed: seed),
                                            initial: try initialStudent(seed: seed, input: input, teacher: teacher).stateDict(),
                                            student: student.stateDict(), teacher: t.stateDict(),

@@ -55,6 +55,12 @@ extension DistillationLoss {
     public func prepare(studentShapes: [[Int]], teacherShapes: [[Int]]) throws {}
 }
 
+/// A loss that draws what it learned for the report (the all-pairs MI term's λ graph): each
+/// figure is written as `NAME_seed-S_term-K.svg`.
+public protocol FigureDrawingLoss: DistillationLoss {
+    func figures(title: String) -> [(name: String, svg: String)]
+}
+
 /// Errors of distillation setup, each naming what is wrong.
 public enum DistillationError: Error, CustomStringConvertible, Equatable {
     case unknownMethod(String, known: [String])

@@ -216,3 +216,10 @@ public final class GaussianRegressor: Module {
         return ((d * d / v + v.log()) * 0.5).mean()
     }
 }
+
+extension MutualInformationLoss: FigureDrawingLoss {
+    /// The learned or fixed λ between teacher and student layers (`LambdaGraph`).
+    public func figures(title: String) -> [(name: String, svg: String)] {
+        [("lambda_graph", LambdaGraph.svg(for: self, title: "\(title): λ between teacher and student layers"))]
+    }
+}
