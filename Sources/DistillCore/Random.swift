@@ -116,3 +116,16 @@ public protocol RandomStateOwner: AnyObject {
     /// The generator's full state (4 words); assigning it back continues the same stream.
     var generatorState: [UInt64] { get set }
 }
+
+/// A `SeededGenerator` held by reference, for the generators a scheme or loss owns itself
+/// (samplers, input noise): checkpointed through `RandomStateOwner` like every other one.
+public final class RandomSource: RandomStateOwner {
+    public var generator: SeededGenerator
+
+    public init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
+
+    public var generatorState: [UInt64] {
+        get { generator.state }
+        set { generator = SeededGenerator(state: newValue) }
+    }
+}

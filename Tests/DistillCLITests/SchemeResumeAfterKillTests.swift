@@ -71,6 +71,20 @@ final class SchemeResumeAfterKillTests: XCTestCase {
         """, subRun: "seed-3/student-distilled")
     }
 
+    func testMeanTeacherWithItsSamplerNoiseAndDropoutResumesExactly() throws {
+        try assertKilledRunResumesExactly("""
+        name: mt-resume
+        scheme:
+          kind: mean-teacher
+          participants: [{name: s, model: "mlp:128x64,dropout=0.3"}]
+          labels: 300
+          rampup: 2
+        student:
+          baseline: false
+        \(training)
+        """, subRun: "seed-3/cohort")
+    }
+
     func testMutualLearningWithDropoutResumesExactly() throws {
         try assertKilledRunResumesExactly("""
         name: dml-resume

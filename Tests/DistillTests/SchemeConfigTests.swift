@@ -50,6 +50,12 @@ final class SchemeConfigTests: XCTestCase {
         assertRefused("scheme: {kind: offline, participants: [{name: a, model: \"mlp:8\"}]}", ["scheme.participants", "teacher: and student:"])
         assertRefused("scheme: {kind: offline, temperature: 2}", ["scheme.temperature", "no options"])
         assertRefused("scheme: mutual-learning", ["scheme", "mapping"])
+        let one = "participants: [{name: s, model: \"mlp:8\"}]"
+        assertRefused("scheme: {kind: mean-teacher, \(two)}", ["scheme.participants", "1 to 1"])
+        assertRefused("scheme: {kind: mean-teacher, labels: 0, \(one)}", ["scheme.labels", "≥ 1"])
+        assertRefused("scheme: {kind: mean-teacher, ema_decay: 1, \(one)}", ["scheme.ema_decay", "[0, 1)"])
+        assertRefused("scheme: {kind: mean-teacher, input_noise: -0.1, \(one)}", ["scheme.input_noise"])
+        assertRefused("scheme: {kind: mean-teacher, labelled_batch: 0, \(one)}", ["scheme.labelled_batch"])
         assertRefused("scheme: {kind: mutual-learning, \(two)}\nmethod: hinton", ["'method'", "mutual-learning"])
         assertRefused("scheme: {kind: mutual-learning, \(two)}\nteacher: {model: \"mlp:8\"}", ["'teacher'"])
         assertRefused("scheme: {kind: mutual-learning, \(two)}\ntransfer: {kind: unlabelled, count: 10}", ["transfer", "train or subset"])

@@ -7,9 +7,40 @@ import Foundation
 /// first participant's model trained alone (the baseline, same initialisation and data order)
 /// and the cohort trained together in `DIR/seed-S/cohort`.
 extension ExperimentRunner {
+    /// What a teacher-less scheme trains on, and what the first participant alone trains on.
+    struct CohortData {
+        var train: Dataset
+        var baseline: Dataset
+        /// Epochs of the student alone (mean teacher: as many steps as the scheme takes).
+        var baselineEpochs: Int
+        /// The labelled pool of a semi-supervised scheme.
+        var labelled: Dataset?
+    }
+
+    func cohortData(_ splits: Splits) throws -> CohortData {
+        let train = config.student.train
+        switch config.scheme.kind {
+        case "mean-teacher":
+            let all = splits.transfer
+            let n = try config.scheme.int("labels", default: 1000, min: 1)
+            guard n < all.count else {
+                throw TrainingError.badValue(field: "scheme.labels", value: "\(n)", expected: "fewer than the \(all.count) training examples (the rest are unlabelled)")
+            }
+            var labels = all.labels.scalars
+            for i in n..<all.count { labels[i] = Dataset.unlabelledMarker }
+            let semi = Dataset(name: "\(all.name) (first \(n) labelled, \(all.count - n) unlabelled)", images: all.images,
+                               labels: IntTensor(labels), classCount: all.classCount)
+            let perEpoch = (all.count + train.batchSize - 1) / train.batchSize, labelledPerEpoch = (n + train.batchSize - 1) / train.batchSize
+            return CohortData(train: semi, baseline: all.first(n), baselineEpochs: (train.epochs * perEpoch + labelledPerEpoch - 1) / labelledPerEpoch,
+                              labelled: all.first(n))
+        default:
+            return CohortData(train: splits.transfer, baseline: splits.baselineTrain, baselineEpochs: train.epochs, labelled: nil)
+        }
+    }
+
     /// The scheme of `config.scheme` over freshly initialised participants for `seed` (the first
     /// one initialised exactly as the student alone; the others from seeds `seed·1000 + k`).
-    func makeCohortScheme(seed: UInt64, input: ModelInput, train: TrainingConfig) throws -> MutualLearning {
+    func makeCohortScheme(seed: UInt64, input: ModelInput, train: TrainingConfig, data: CohortData) throws -> TrainingScheme {
         let spec = config.scheme
         let cohort = try spec.participants.enumerated().map { k, p in
             (name: p.name, module: try ModelZoo.make(p.model, input: input, seed: k == 0 ? seed : seed &* 1000 &+ UInt64(k)), spec: p.model)
@@ -18,6 +49,10 @@ extension ExperimentRunner {
         case "mutual-learning":
             return try MutualLearning(cohort: cohort, config: train, temperature: try spec.float("temperature", default: 1),
                                       update: MutualLearning.Update(rawValue: spec.options["update"] ?? "simultaneous") ?? .simultaneous)
+        case "mean-teacher":
+            let p = spec.participants[0]
+            return try MeanTeacher(student: cohort[0].module, makeTeacher: { try ModelZoo.make(p.model, input: input, seed: seed) }, spec: p.model,
+                                   labelled: data.labelled!, config: train, options: try spec.meanTeacherOptions(seed: seed &+ 7919))
         default:
             throw TrainingError.badValue(field: "scheme.kind", value: spec.kind, expected: "a scheme whose participants teach each other")
         }
@@ -26,6 +61,7 @@ extension ExperimentRunner {
     func runCohort(start: Double) throws -> ExperimentResult {
         let splits = try splits()
         say("\(config.name): \(config.data), scheme \(config.scheme.kind) of \(config.scheme.participants.map { "\($0.name) (\($0.model))" }.joined(separator: ", ")), seeds \(config.seeds)")
+        let data = try cohortData(splits)
         var results: [SeedResult] = []
         for (k, seed) in config.seeds.enumerated() {
             say("[seed \(seed), \(k + 1)/\(config.seeds.count)]")
@@ -39,17 +75,18 @@ extension ExperimentRunner {
                 let m = try ModelZoo.make(first.model, input: input, seed: seed)
                 var acfg = scfg
                 acfg.model = first.model
+                acfg.epochs = data.baselineEpochs
                 let dir = baselineRoot.map {
                     $0.appendingPathComponent(ExperimentRunner.runKey(model: first.model, train: acfg, extra: "\(config.data)|\(config.transfer)"))
                 } ?? directory.appendingPathComponent("seed-\(seed)/student-alone")
-                aloneHistory = try trainOrReuse(acfg, model: m, train: splits.baselineTrain, test: splits.test, dir: dir)
+                aloneHistory = try trainOrReuse(acfg, model: m, train: data.baseline, test: splits.test, dir: dir)
                 alone = try role(m, teacherTrain: nil, teacherTest: nil, splits: splits, history: aloneHistory)
             }
             say("cohort (\(config.scheme.kind)): \(config.scheme.participants.map(\.name).joined(separator: ", "))")
-            let scheme = try makeCohortScheme(seed: seed, input: input, train: scfg)
+            let scheme = try makeCohortScheme(seed: seed, input: input, train: scfg, data: data)
             var ccfg = scfg
             ccfg.model = first.model
-            let history = try trainOrReuse(ccfg, scheme: scheme, train: splits.transfer, test: splits.test,
+            let history = try trainOrReuse(ccfg, scheme: scheme, train: data.train, test: splits.test,
                                            dir: directory.appendingPathComponent("seed-\(seed)/cohort"))
             let lead = scheme.member(scheme.evaluated).module
             let distilled = try role(lead, teacherTrain: nil, teacherTest: nil, splits: splits, history: history)

@@ -30,6 +30,31 @@ public struct SchemeSpec: Equatable, Sendable {
 
     public init() {}
 
+    /// An integer option, validated when read.
+    public func int(_ key: String, default d: Int, min: Int) throws -> Int {
+        guard let s = options[key] else { return d }
+        guard let v = Int(s), v >= min else { throw TrainingError.badValue(field: "scheme.\(key)", value: s, expected: "an integer ≥ \(min)") }
+        return v
+    }
+
+    /// The options of a mean-teacher scheme (defaults: `MeanTeacher.Options`).
+    public func meanTeacherOptions(seed: UInt64 = 0) throws -> MeanTeacher.Options {
+        var o = MeanTeacher.Options()
+        o.labelledBatch = try int("labelled_batch", default: o.labelledBatch, min: 1)
+        o.consistencyWeight = try float("consistency", default: o.consistencyWeight)
+        o.rampupEpochs = Double(try float("rampup", default: Float(o.rampupEpochs)))
+        o.decay = try float("ema_decay", default: o.decay)
+        o.decayAfterRampup = try float("ema_decay_after", default: o.decayAfterRampup)
+        o.inputNoise = try float("input_noise", default: o.inputNoise)
+        o.seed = seed
+        func bad(_ f: String, _ v: Any, _ e: String) -> TrainingError { .badValue(field: "scheme.\(f)", value: "\(v)", expected: e) }
+        guard o.consistencyWeight >= 0 else { throw bad("consistency", o.consistencyWeight, "a number ≥ 0") }
+        guard o.rampupEpochs >= 0 else { throw bad("rampup", o.rampupEpochs, "a number of epochs ≥ 0") }
+        for (f, d) in [("ema_decay", o.decay), ("ema_decay_after", o.decayAfterRampup)] where !(d >= 0 && d < 1) { throw bad(f, d, "a number in [0, 1)") }
+        guard o.inputNoise >= 0 else { throw bad("input_noise", o.inputNoise, "a number ≥ 0") }
+        return o
+    }
+
     /// A numeric option, validated when read.
     public func float(_ key: String, default d: Float) throws -> Float {
         guard let s = options[key] else { return d }
@@ -97,6 +122,9 @@ public struct SchemeSpec: Equatable, Sendable {
             guard MutualLearning.Update(rawValue: u) != nil else {
                 throw TrainingError.badValue(field: "scheme.update", value: u, expected: MutualLearning.Update.allCases.map(\.rawValue).joined(separator: " or "))
             }
+        case "mean-teacher":
+            _ = try int("labels", default: 1000, min: 1)
+            _ = try meanTeacherOptions()
         default: break
         }
     }

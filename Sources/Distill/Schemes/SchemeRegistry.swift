@@ -25,6 +25,16 @@ public enum SchemeRegistry {
              options: ["temperature": "softmax temperature of the peer KL (default 1, the paper's)",
                        "update": "simultaneous (default, the common code) or sequential (the paper's Algorithm 1)"],
              usesTeacher: false),
+        Kind(name: "mean-teacher", summary: "a student and the exponential moving average of its weights as teacher, a consistency cost on unlabelled data (Tarvainen & Valpola, NeurIPS 2017)",
+             participants: 1...1, roles: ["student"],
+             options: ["labels": "labelled training examples, the first ones (default 1000); the rest are unlabelled",
+                       "labelled_batch": "labelled rows added to every batch (default 32)",
+                       "consistency": "the largest consistency weight (default 100)",
+                       "rampup": "epochs of the sigmoid-shaped ramp-up of the weight (default 5)",
+                       "ema_decay": "EMA decay during the ramp-up (default 0.99)",
+                       "ema_decay_after": "EMA decay after it (default 0.999)",
+                       "input_noise": "std of the Gaussian noise added to each view (default 0.15)"],
+             usesTeacher: false),
     ]
 
     public static var names: [String] { kinds.map(\.name) }

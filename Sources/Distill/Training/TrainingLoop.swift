@@ -248,7 +248,8 @@ public final class TrainingLoop {
             history.append(record)
             try saveCheckpoint(epoch: epoch, batch: 0)
             try exportMembers()
-            var entry: [String: Any] = ["event": "epoch", "epoch": record.epoch, "train_loss": record.trainLoss, "train_accuracy": record.trainAccuracy,
+            var entry: [String: Any] = ["event": "epoch", "epoch": record.epoch, "train_loss": record.trainLoss,
+                                        "train_accuracy": record.trainAccuracy.isNaN ? NSNull() : record.trainAccuracy,
                                         "test_accuracy": record.testAccuracy.isNaN ? NSNull() : record.testAccuracy,
                                         "test_nll": record.testNLL.isNaN ? NSNull() : record.testNLL,
                                         "learning_rate": record.learningRate, "seconds": record.seconds]
@@ -273,11 +274,11 @@ struct RunningSums: Codable, Equatable {
     /// Σ (term value × examples) by term name, and the examples each term was seen on.
     var termSums: [String: Double] = [:]
     var termSeen: [String: Int] = [:]
-    /// Examples whose predictions were counted for accuracy.
+    /// Labelled examples whose predictions were counted for accuracy (rows labelled −1 are not).
     var counted = 0
 
     var meanLoss: Double { lossSum / Double(max(seen, 1)) }
-    var accuracy: Double { Double(correct) / Double(max(counted, 1)) }
+    var accuracy: Double { counted == 0 ? .nan : Double(correct) / Double(counted) }
     var termMeans: [String: Double]? {
         termSums.isEmpty ? nil : termSums.reduce(into: [:]) { $0[$1.key] = $1.value / Double(max(termSeen[$1.key] ?? 1, 1)) }
     }
@@ -291,9 +292,11 @@ struct RunningSums: Codable, Equatable {
             termSeen[name, default: 0] += n
         }
         guard let logits = out.logits else { return }
-        counted += n
         let predicted = logits.argmax(alongAxis: 1).scalars
-        for (p, y) in zip(predicted, labels.scalars) where p == y { correct += 1 }
+        for (p, y) in zip(predicted, labels.scalars) where y >= 0 {
+            counted += 1
+            if p == y { correct += 1 }
+        }
     }
 }
 
