@@ -9,7 +9,8 @@ final class SchemeCLITests: XCTestCase {
         let dir = try CLI.temporaryDirectory()
         let two = "participants: [{name: a, model: \"mlp:8\"}, {name: b, model: \"mlp:8\"}]"
         let rows: [(yaml: String, expected: String)] = [
-            ("scheme: {kind: born-again}", "scheme.kind"),
+            ("scheme: {kind: born-twice}", "scheme.kind"),
+            ("scheme: {kind: born-again}", "teacher.model"),
             ("scheme: {kind: mutual-learning, participants: [{name: a, model: \"mlp:8\"}]}", "scheme.participants"),
             ("scheme: {kind: mutual-learning, generations: 0, \(two)}", "scheme.generations"),
             ("scheme: {kind: mutual-learning, participants: [{name: a, model: \"mlp:0\"}, {name: b, model: \"mlp:8\"}]}", "scheme.participants.0.model"),

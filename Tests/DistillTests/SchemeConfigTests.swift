@@ -39,7 +39,7 @@ final class SchemeConfigTests: XCTestCase {
         assertRefused("scheme: {kind: mutal-learning}", ["scheme.kind", "mutual-learning", "offline"])
         assertRefused("scheme: {kind: mutual-learning, participants: [{name: a, model: \"mlp:8\"}]}", ["scheme.participants", "2 to 16", "got 1"])
         assertRefused("scheme: {kind: mutual-learning, participants: []}", ["scheme.participants", "got 0"])
-        assertRefused("scheme: {kind: mutual-learning, generations: 0, \(two)}", ["scheme.generations", "≥ 1"])
+        assertRefused("scheme: {kind: mutual-learning, generations: 0, \(two)}", ["scheme.generations", "no generations"])
         assertRefused("scheme: {kind: mutual-learning, participants: [{name: a, model: \"mlp:8\"}, {name: a, model: \"mlp:8\"}]}", ["scheme.participants.1.name"])
         assertRefused("scheme: {kind: mutual-learning, participants: [{name: a, model: \"resnet7\"}, {name: b, model: \"mlp:8\"}]}", ["scheme.participants.0.model"])
         assertRefused("scheme: {kind: mutual-learning, participants: [{name: a}, {name: b, model: \"mlp:8\"}]}", ["scheme.participants.0", "model"])
@@ -51,6 +51,14 @@ final class SchemeConfigTests: XCTestCase {
         assertRefused("scheme: {kind: offline, temperature: 2}", ["scheme.temperature", "no options"])
         assertRefused("scheme: mutual-learning", ["scheme", "mapping"])
         let one = "participants: [{name: s, model: \"mlp:8\"}]"
+        let same = "\nteacher: {model: \"mlp:8\"}\nstudent: {model: \"mlp:8\"}"
+        XCTAssertEqual(try ExperimentConfig.parse("scheme: {kind: born-again, generations: 2}" + same).scheme.generations, 2)
+        assertRefused("scheme: {kind: born-again, generations: 2}\nteacher: {model: \"mlp:16\"}\nstudent: {model: \"mlp:8\"}", ["born-again", "teacher.model"])
+        assertRefused("scheme: {kind: born-again, generations: 0}" + same, ["scheme.generations"])
+        assertRefused("scheme: {kind: born-again, \(one)}" + same, ["scheme.participants"])
+        assertRefused("scheme: {kind: teacher-assistant, participants: []}", ["scheme.participants", "1 to 8"])
+        assertRefused("scheme: {kind: teacher-assistant, participants: [{name: ta, model: \"mlp:8\", role: student}]}", ["scheme.participants.0.role", "assistant"])
+        assertRefused("scheme: {kind: teacher-assistant, generations: 2, participants: [{name: ta, model: \"mlp:8\", role: assistant}]}", ["scheme.generations", "no generations"])
         assertRefused("scheme: {kind: mean-teacher, \(two)}", ["scheme.participants", "1 to 1"])
         assertRefused("scheme: {kind: mean-teacher, labels: 0, \(one)}", ["scheme.labels", "≥ 1"])
         assertRefused("scheme: {kind: mean-teacher, ema_decay: 1, \(one)}", ["scheme.ema_decay", "[0, 1)"])

@@ -191,6 +191,12 @@ public struct ExperimentConfig: Equatable, Sendable {
         let variantNode = r.raw("variants")
         try r.finish()
         try checkStudentInit(c, r)
+        if c.scheme.kind == "born-again" && (c.teacher.model != c.student.model || c.teacher.logits != nil) {
+            throw ExperimentError(file: file, line: r.mapping[Node("scheme")]?.mark.map { $0.line }, "scheme 'born-again' distils generations of one architecture: teacher.model ('\(c.teacher.logits ?? c.teacher.model)') must be student.model ('\(c.student.model)'), a network, not logits")
+        }
+        if c.scheme.kind == "teacher-assistant" && c.teacher.logits != nil {
+            throw ExperimentError(file: file, line: r.mapping[Node("scheme")]?.mark.map { $0.line }, "scheme 'teacher-assistant' needs a teacher network or ensemble at the head of the chain, not precomputed logits")
+        }
         if !(try SchemeRegistry.kind(c.scheme.kind)).usesTeacher {
             for key in ["teacher", "method", "landscape", "bias_adjust"] where r.has(key) {
                 throw ExperimentError(file: file, line: r.mapping[Node(key)]?.mark.map { $0.line }, "key '\(key)' does not apply to scheme '\(c.scheme.kind)', whose participants teach each other; remove it")

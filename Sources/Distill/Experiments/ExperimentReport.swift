@@ -47,11 +47,12 @@ public enum ExperimentReport {
                 lines.append("    weight: \(m.weight)")
                 for (k, v) in m.options.sorted(by: { $0.key < $1.key }) { lines.append("    \(k): \(quote(v))") }
             }
-        } else {
+        }
+        if c.scheme.kind != "offline" {
             lines.append("scheme:")
             lines.append("  kind: \(c.scheme.kind)")
             if let g = c.scheme.generations { lines.append("  generations: \(g)") }
-            lines.append("  participants:")
+            if !c.scheme.participants.isEmpty { lines.append("  participants:") }
             for p in c.scheme.participants { lines.append("    - {name: \(p.name), model: \(quote(p.model)), role: \(p.role)}") }
             for (k, v) in c.scheme.options.sorted(by: { $0.key < $1.key }) { lines.append("  \(k): \(quote(v))") }
         }
@@ -148,6 +149,11 @@ public enum ExperimentReport {
             out += "; student \(c.student.model); objective " + c.methods.map { m in
                 "\(m.weight == 1 ? "" : "\(m.weight)·")\(m.name)" + (m.options.isEmpty ? "" : "(" + m.options.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + ")")
             }.joined(separator: " + ")
+            if c.scheme.kind == "born-again" {
+                out += "; scheme born-again with \(c.scheme.generations ?? 3) generations: \"student distilled\" is generation 1, distilled from the teacher (generation 0), and each later generation from the one before"
+            } else if c.scheme.kind == "teacher-assistant" {
+                out += "; scheme teacher-assistant: \"student distilled\" is the student distilled directly from the teacher, \"student-via-assistants\" the same student at the end of the chain teacher → " + c.scheme.participants.map(\.name).joined(separator: " → ") + " → student"
+            }
         } else {
             out += "Data \(c.data); scheme \(c.scheme.kind) of " + c.scheme.participants.map { "\($0.name) (\($0.model))" }.joined(separator: ", ")
             out += c.scheme.options.isEmpty ? "" : " with " + c.scheme.options.sorted(by: { $0.key < $1.key }).map { "\($0.key) = \($0.value)" }.joined(separator: ", ")
@@ -213,8 +219,8 @@ public enum ExperimentReport {
             rows.append([m.name, m.model, MarkdownTable.meanStd(ms.map { Double($0.testErrors) }, digits: 1),
                          MarkdownTable.meanStd(ms.map(\.testAccuracy), digits: 4), MarkdownTable.meanStd(ms.map(\.agreementWithFirst), digits: 4)])
         }
-        rows.append(["ensemble", "mean of probabilities", MarkdownTable.meanStd(cohorts.map { Double($0.ensembleErrors) }, digits: 1), "–", "–"])
-        return "\n## Cohort\n\n" + MarkdownTable.render(header: ["participant", "model", "test errors", "test accuracy", "test agreement with the first"], rows: rows)
+        rows.append(["ensemble of the rows above", "mean of probabilities", MarkdownTable.meanStd(cohorts.map { Double($0.ensembleErrors) }, digits: 1), "–", "–"])
+        return "\n## Every network of the scheme\n\n" + MarkdownTable.render(header: ["participant", "model", "test errors", "test accuracy", "test agreement with \(first.reference)"], rows: rows)
             + "\n\nEvery participant after the last epoch (no epoch is chosen on the test split).\n"
     }
 

@@ -51,12 +51,15 @@ public struct CohortResult: Codable, Equatable, Sendable {
         public var model: String
         public var testErrors: Int
         public var testAccuracy: Double
-        /// Top-1 agreement with the first participant on the test split (1 for the first).
+        /// Top-1 agreement on the test split with `CohortResult.reference` (the first
+        /// participant, or the teacher at the head of a chain).
         public var agreementWithFirst: Double
     }
     public var members: [Member]
     /// Test errors of the cohort's ensemble (mean of the participants' probabilities).
     public var ensembleErrors: Int
+    /// What `agreementWithFirst` compares with.
+    public var reference: String = "the first participant"
 }
 
 /// Mean and sample standard deviation of a metric over seeds.

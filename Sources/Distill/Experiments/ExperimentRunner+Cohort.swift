@@ -100,7 +100,7 @@ extension ExperimentRunner {
             var r = SeedResult(seed: seed, teacher: nil, studentAlone: alone, studentDistilled: distilled, biasAdjust: nil,
                                distilledCurve: history.map(\.testAccuracy), aloneCurve: aloneHistory.map(\.testAccuracy))
             r.termCurves = ExperimentRunner.termCurves(history)
-            r.cohort = CohortResult(members: members, ensembleErrors: errors(ensemble, splits.test.labels))
+            r.cohort = CohortResult(members: members, ensembleErrors: errors(ensemble, splits.test.labels), reference: scheme.members[0].name)
             results.append(r)
         }
         let result = ExperimentResult(name: config.name, seeds: results, summary: ExperimentResult.summarize(results),

@@ -260,21 +260,14 @@ public final class ExperimentRunner {
             // the distilled student: teacher outputs are cached when the transfer set is not augmented
             say("student distilled (\(config.methods.map(\.name).joined(separator: " + "))): \(config.student.model)")
             let student = try initialStudent(seed: seed, input: input, teacher: teacher)
-            let probe = splits.transfer.images.slice(axis: 0, start: 0, length: min(8, splits.transfer.count))
-            var session = try DistillationSession(student: student, teacher: teacher, methods: config.methods, probe: probe,
-                                                  datasetSize: splits.transfer.count)
-            if scfg.augmentation.isEmpty && session.losses.allSatisfy({ $0.teacherTaps.isEmpty }) && !teacher.networks.isEmpty {
-                let cached = try PrecomputedTeacher(table: teacherTrain, source: "teacher outputs cached on the transfer set")
-                session = try DistillationSession(student: student, teacher: cached, methods: config.methods, probe: probe,
-                                                  datasetSize: splits.transfer.count)
-            }
             let tracker = config.trackFidelity ? FidelityTracker(transfer: splits.transfer, teacherTrain: teacherTrain, test: splits.test,
                                                                  teacherTest: teacherTest, examples: config.fidelityExamples) : nil
             let initial = try tracker?.measure(student)
-            let scheme = OfflineDistillation(session: session, spec: config.student.model, config: scfg, identity: distillationIdentity())
-            let history = try trainOrReuse(scfg, scheme: scheme, stages: scheme.preTrainingStages(config: scfg), train: splits.transfer,
-                                           test: splits.test, dir: directory.appendingPathComponent("seed-\(seed)/student-distilled"),
-                                           tracker: tracker)
+            let (history, session) = try distil(student, spec: config.student.model, from: teacher, teacherTrain: teacherTrain, splits: splits,
+                                                config: scfg, dir: directory.appendingPathComponent("seed-\(seed)/student-distilled"),
+                                                identity: distillationIdentity(), tracker: tracker)
+            let chain = try continueChain(seed: seed, input: input, splits: splits, config: scfg, first: student, teacher: teacher,
+                                          teacherTest: teacherTest)
             let distilled = try role(student, teacherTrain: teacherTrain, teacherTest: teacherTest, splits: splits, history: history)
             var landscape: LandscapeResult? = nil
             if let spec = config.landscape, k < spec.seeds {
@@ -294,12 +287,31 @@ public final class ExperimentRunner {
             results.append(SeedResult(seed: seed, teacher: teacherRole, studentAlone: alone, studentDistilled: distilled, biasAdjust: bias,
                                       distilledCurve: history.map(\.testAccuracy), aloneCurve: aloneHistory.map(\.testAccuracy),
                                       initialFidelity: initial, fidelityCurve: config.trackFidelity ? history.compactMap(\.fidelity) : nil,
-                                      landscape: landscape, termCurves: ExperimentRunner.termCurves(history)))
+                                      landscape: landscape, termCurves: ExperimentRunner.termCurves(history), cohort: chain))
         }
         let result = ExperimentResult(name: config.name, seeds: results, summary: ExperimentResult.summarize(results),
                                       seconds: ProgressBar.now() - start)
         try ExperimentReport.write(result, config: config, to: directory)
         return result
+    }
+
+    /// Distils `student` from `teacher` with the experiment's objective into `dir` (or reuses the
+    /// finished run there); the teacher's outputs are cached when the transfer set is not
+    /// augmented and no term reads teacher features.
+    func distil(_ student: Module, spec: String, from teacher: Teacher, teacherTrain: Tensor, splits: Splits, config scfg: TrainingConfig,
+                dir: URL, identity: String, tracker: FidelityTracker? = nil) throws -> (history: [EpochRecord], session: DistillationSession) {
+        let probe = splits.transfer.images.slice(axis: 0, start: 0, length: min(8, splits.transfer.count))
+        var session = try DistillationSession(student: student, teacher: teacher, methods: config.methods, probe: probe,
+                                              datasetSize: splits.transfer.count)
+        if scfg.augmentation.isEmpty && session.losses.allSatisfy({ $0.teacherTaps.isEmpty }) && !teacher.networks.isEmpty {
+            let cached = try PrecomputedTeacher(table: teacherTrain, source: "teacher outputs cached on the transfer set")
+            session = try DistillationSession(student: student, teacher: cached, methods: config.methods, probe: probe,
+                                              datasetSize: splits.transfer.count)
+        }
+        let scheme = OfflineDistillation(session: session, spec: spec, config: scfg, identity: identity)
+        let history = try trainOrReuse(scfg, scheme: scheme, stages: scheme.preTrainingStages(config: scfg), train: splits.transfer,
+                                       test: splits.test, dir: dir, tracker: tracker)
+        return (history, session)
     }
 
     /// The teacher network the student is initialised from and drawn against (member 0).

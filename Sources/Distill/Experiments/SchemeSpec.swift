@@ -72,6 +72,7 @@ public struct SchemeSpec: Equatable, Sendable {
             throw r.fail("kind", r.node("kind"), "one of \(SchemeRegistry.names.joined(separator: ", "))")
         }
         if let g = r.node("generations") {
+            guard kind.generations else { throw r.fail("generations", g, "no such key: scheme \(kind.name) has no generations") }
             guard let n = try r.int("generations", min: 1) else { throw r.fail("generations", g, "an integer ≥ 1") }
             s.generations = n
         }

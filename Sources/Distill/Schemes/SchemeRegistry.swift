@@ -15,6 +15,8 @@ public enum SchemeRegistry {
         public let options: [String: String]
         /// Whether the scheme distils from the experiment's `teacher:` (and reads `method:`).
         public let usesTeacher: Bool
+        /// Whether `scheme.generations` applies.
+        public var generations: Bool = false
     }
 
     public static let kinds: [Kind] = [
@@ -25,6 +27,10 @@ public enum SchemeRegistry {
              options: ["temperature": "softmax temperature of the peer KL (default 1, the paper's)",
                        "update": "simultaneous (default, the common code) or sequential (the paper's Algorithm 1)"],
              usesTeacher: false),
+        Kind(name: "born-again", summary: "born-again networks: generations of the teacher's architecture, each distilled from the one before; their ensemble (Furlanello et al., ICML 2018)",
+             participants: 0...0, roles: [], options: [:], usesTeacher: true, generations: true),
+        Kind(name: "teacher-assistant", summary: "a chain teacher → assistant(s) → student, against the student distilled directly (Mirzadeh et al., AAAI 2020)",
+             participants: 1...8, roles: ["assistant"], options: [:], usesTeacher: true),
         Kind(name: "mean-teacher", summary: "a student and the exponential moving average of its weights as teacher, a consistency cost on unlabelled data (Tarvainen & Valpola, NeurIPS 2017)",
              participants: 1...1, roles: ["student"],
              options: ["labels": "labelled training examples, the first ones (default 1000); the rest are unlabelled",
