@@ -85,6 +85,34 @@ final class SchemeResumeAfterKillTests: XCTestCase {
         """, subRun: "seed-3/cohort")
     }
 
+    func testONEWithDropoutResumesExactly() throws {
+        try assertKilledRunResumesExactly("""
+        name: one-resume
+        scheme:
+          kind: one
+          participants: [{name: net, model: "one:128x64,branches=2,trunk=1,dropout=0.3"}]
+        student:
+          baseline: false
+        \(training)
+        """, subRun: "seed-3/cohort")
+    }
+
+    func testABornAgainGenerationResumesExactly() throws {
+        try assertKilledRunResumesExactly("""
+        name: ban-resume
+        scheme: {kind: born-again, generations: 2}
+        teacher:
+          model: "mlp:64,dropout=0.2"
+          shared: false
+          train: {subset: 1000, epochs: 1}
+        student:
+          model: "mlp:64,dropout=0.2"
+          baseline: false
+        \(training)
+        method: kd:temperature=1
+        """, subRun: "seed-3/chain-generation-2")
+    }
+
     func testMutualLearningWithDropoutResumesExactly() throws {
         try assertKilledRunResumesExactly("""
         name: dml-resume

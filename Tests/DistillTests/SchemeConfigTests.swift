@@ -51,6 +51,9 @@ final class SchemeConfigTests: XCTestCase {
         assertRefused("scheme: {kind: offline, temperature: 2}", ["scheme.temperature", "no options"])
         assertRefused("scheme: mutual-learning", ["scheme", "mapping"])
         let one = "participants: [{name: s, model: \"mlp:8\"}]"
+        assertRefused("scheme: {kind: one, \(one)}", ["scheme.participants.0.model", "one:"])
+        assertRefused("scheme: {kind: one, temperature: 0, participants: [{name: n, model: \"one:8x8\"}]}", ["scheme.temperature"])
+        assertRefused("scheme: {kind: one, participants: [{name: n, model: \"one:8x8,branches=1\"}]}", ["scheme.participants.0.model", "branches"])
         let same = "\nteacher: {model: \"mlp:8\"}\nstudent: {model: \"mlp:8\"}"
         XCTAssertEqual(try ExperimentConfig.parse("scheme: {kind: born-again, generations: 2}" + same).scheme.generations, 2)
         assertRefused("scheme: {kind: born-again, generations: 2}\nteacher: {model: \"mlp:16\"}\nstudent: {model: \"mlp:8\"}", ["born-again", "teacher.model"])

@@ -31,6 +31,19 @@ final class SchemeExperimentsTests: XCTestCase {
         try? FileManager.default.removeItem(at: dir)
     }
 
+    func testShortONE() throws {
+        try XCTSkipUnless(ExperimentRunnerTests.hasFashionMNIST, "Fashion-MNIST is not installed")
+        let (_, r, dir) = try Self.run("one-fashion-mnist.yaml")
+        XCTAssertEqual(r.seeds[0].cohort?.members.map(\.name), ["one", "branch0", "branch1"])
+        XCTAssertEqual(r.seeds[0].cohort?.members[1].model, "mlp:32x16")
+        // the student alone is one branch's architecture, and a branch file loads as that MLP
+        let alone = try String(contentsOf: dir.appendingPathComponent("seed-0/student-alone/config.json"), encoding: .utf8)
+        XCTAssertTrue(alone.contains("\"model\":\"mlp:32x16\""), alone)
+        let branch = try ModelZoo.make("mlp:32x16", input: .fashionMNIST)
+        try branch.load(from: dir.appendingPathComponent("seed-0/cohort/branch1.safetensors").path)
+        try? FileManager.default.removeItem(at: dir)
+    }
+
     func testShortMeanTeacher() throws {
         try XCTSkipUnless(ExperimentRunnerTests.hasFashionMNIST, "Fashion-MNIST is not installed")
         let (config, r, dir) = try Self.run("mean-teacher-fashion-mnist.yaml")

@@ -15,10 +15,12 @@ extension ExperimentRunner {
         var baselineEpochs: Int
         /// The labelled pool of a semi-supervised scheme.
         var labelled: Dataset?
+        /// The model the student alone is (the first participant's, or for ONE one branch's).
+        var baselineModel: String
     }
 
     func cohortData(_ splits: Splits) throws -> CohortData {
-        let train = config.student.train
+        let train = config.student.train, first = config.scheme.participants[0].model
         switch config.scheme.kind {
         case "mean-teacher":
             let all = splits.transfer
@@ -32,9 +34,13 @@ extension ExperimentRunner {
                                labels: IntTensor(labels), classCount: all.classCount)
             let perEpoch = (all.count + train.batchSize - 1) / train.batchSize, labelledPerEpoch = (n + train.batchSize - 1) / train.batchSize
             return CohortData(train: semi, baseline: all.first(n), baselineEpochs: (train.epochs * perEpoch + labelledPerEpoch - 1) / labelledPerEpoch,
-                              labelled: all.first(n))
+                              labelled: all.first(n), baselineModel: first)
+        case "one":
+            let net = try ModelZoo.make(first, input: DataSpec.modelInput(for: splits.transfer)) as? OneNetwork
+            return CohortData(train: splits.transfer, baseline: splits.baselineTrain, baselineEpochs: train.epochs, labelled: nil,
+                              baselineModel: net?.branchSpec ?? first)
         default:
-            return CohortData(train: splits.transfer, baseline: splits.baselineTrain, baselineEpochs: train.epochs, labelled: nil)
+            return CohortData(train: splits.transfer, baseline: splits.baselineTrain, baselineEpochs: train.epochs, labelled: nil, baselineModel: first)
         }
     }
 
@@ -49,6 +55,11 @@ extension ExperimentRunner {
         case "mutual-learning":
             return try MutualLearning(cohort: cohort, config: train, temperature: try spec.float("temperature", default: 1),
                                       update: MutualLearning.Update(rawValue: spec.options["update"] ?? "simultaneous") ?? .simultaneous)
+        case "one":
+            guard let net = cohort[0].module as? OneNetwork else {
+                throw TrainingError.badValue(field: "scheme.participants.0.model", value: cohort[0].spec, expected: "a multi-branch network (one:…)")
+            }
+            return try OnTheFlyNativeEnsemble(network: net, spec: cohort[0].spec, config: train, temperature: try spec.float("temperature", default: 3))
         case "mean-teacher":
             let p = spec.participants[0]
             return try MeanTeacher(student: cohort[0].module, makeTeacher: { try ModelZoo.make(p.model, input: input, seed: seed) }, spec: p.model,
@@ -71,13 +82,13 @@ extension ExperimentRunner {
             let first = config.scheme.participants[0]
             var alone: RoleResult? = nil, aloneHistory: [EpochRecord] = []
             if config.student.baseline {
-                say("student alone: \(first.model)")
-                let m = try ModelZoo.make(first.model, input: input, seed: seed)
+                say("student alone: \(data.baselineModel)")
+                let m = try ModelZoo.make(data.baselineModel, input: input, seed: seed)
                 var acfg = scfg
-                acfg.model = first.model
+                acfg.model = data.baselineModel
                 acfg.epochs = data.baselineEpochs
                 let dir = baselineRoot.map {
-                    $0.appendingPathComponent(ExperimentRunner.runKey(model: first.model, train: acfg, extra: "\(config.data)|\(config.transfer)"))
+                    $0.appendingPathComponent(ExperimentRunner.runKey(model: data.baselineModel, train: acfg, extra: "\(config.data)|\(config.transfer)"))
                 } ?? directory.appendingPathComponent("seed-\(seed)/student-alone")
                 aloneHistory = try trainOrReuse(acfg, model: m, train: data.baseline, test: splits.test, dir: dir)
                 alone = try role(m, teacherTrain: nil, teacherTest: nil, splits: splits, history: aloneHistory)

@@ -123,6 +123,12 @@ public struct SchemeSpec: Equatable, Sendable {
             guard MutualLearning.Update(rawValue: u) != nil else {
                 throw TrainingError.badValue(field: "scheme.update", value: u, expected: MutualLearning.Update.allCases.map(\.rawValue).joined(separator: " or "))
             }
+        case "one":
+            let t = try float("temperature", default: 3)
+            guard t > 0 else { throw TrainingError.badValue(field: "scheme.temperature", value: "\(t)", expected: "a positive number") }
+            guard let model = participants.first?.model, model.hasPrefix("one:") || model == "one" else {
+                throw TrainingError.badValue(field: "scheme.participants.0.model", value: participants.first?.model ?? "", expected: "a multi-branch network, one:WIDTHS,branches=M,trunk=K")
+            }
         case "mean-teacher":
             _ = try int("labels", default: 1000, min: 1)
             _ = try meanTeacherOptions()

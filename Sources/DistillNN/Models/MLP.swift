@@ -14,12 +14,19 @@ public final class MLP: Module {
     /// - Parameters:
     ///   - dropout: probability after every hidden ReLU (0 disables).
     ///   - inputDropout: probability on the input (Hinton et al. 2012 used 0.2; default 0).
-    public init(inputs: Int, hidden: [Int], classes: Int, dropout: Float = 0, inputDropout: Float = 0, seed: UInt64 = 0) {
+    public convenience init(inputs: Int, hidden: [Int], classes: Int, dropout: Float = 0, inputDropout: Float = 0, seed: UInt64 = 0) {
         var g = SeededGenerator(seed: seed)
         let widths = [inputs] + hidden + [classes]
-        layers = (0..<(widths.count - 1)).map { Linear(widths[$0], widths[$0 + 1], using: &g) }
-        dropouts = dropout > 0 ? hidden.indices.map { Dropout(probability: dropout, seed: seed &+ 101 &+ UInt64($0)) } : []
-        self.inputDropout = inputDropout > 0 ? Dropout(probability: inputDropout, seed: seed &+ 100) : nil
+        self.init(layers: (0..<(widths.count - 1)).map { Linear(widths[$0], widths[$0 + 1], using: &g) },
+                  dropouts: dropout > 0 ? hidden.indices.map { Dropout(probability: dropout, seed: seed &+ 101 &+ UInt64($0)) } : [],
+                  inputDropout: inputDropout > 0 ? Dropout(probability: inputDropout, seed: seed &+ 100) : nil)
+    }
+
+    /// An MLP over given layers (shared with another network, e.g. one branch of `OneNetwork`):
+    /// `dropouts` follow the first hidden layers (empty: none).
+    public init(layers: [Linear], dropouts: [Dropout], inputDropout: Dropout? = nil) {
+        ensure(!layers.isEmpty && dropouts.count <= layers.count - 1, "MLP: \(layers.count) layers and \(dropouts.count) dropouts")
+        self.layers = layers; self.dropouts = dropouts; self.inputDropout = inputDropout
         super.init()
         if let d = self.inputDropout { register(child: d, as: "input_dropout") }
         for (i, l) in layers.enumerated() {

@@ -53,6 +53,7 @@ public enum ModelZoo {
         Entry(name: "vgg8", example: "vgg8", summary: "CIFAR VGG-8 with batch norm"),
         Entry(name: "vgg11", example: "vgg11", summary: "CIFAR VGG-11 with batch norm"),
         Entry(name: "vgg13", example: "vgg13", summary: "CIFAR VGG-13 with batch norm"),
+        Entry(name: "one", example: "one:800x800,branches=3,trunk=1", summary: "ONE's multi-branch MLP: shared trunk, gated branches; options branches, trunk, dropout"),
         Entry(name: "bilstm", example: "bilstm:vocab=1000", summary: "BiLSTM text classifier; options vocab, embed, hidden, layers"),
         Entry(name: "transformer", example: "transformer:vocab=1000", summary: "Transformer encoder classifier; options vocab, dim, heads, depth, ff, maxlen, dropout"),
     ]
@@ -69,6 +70,17 @@ public enum ModelZoo {
                             dropout: try parsed.float("dropout", default: 0, range: 0..<1),
                             inputDropout: try parsed.float("input_dropout", default: 0, range: 0..<1), seed: seed)
             try parsed.finish(["dropout", "input_dropout"])
+            return model
+        case "one":
+            let hidden = try parsed.widths(default: [800, 800])
+            let branches = try parsed.int("branches", default: 3), trunk = try parsed.int("trunk", default: 1)
+            guard branches >= 2, branches <= 16 else { throw ModelError.badOption(model: spec, option: "branches", detail: "must be 2…16, got \(branches)") }
+            guard trunk >= 1, trunk <= hidden.count else {
+                throw ModelError.badOption(model: spec, option: "trunk", detail: "must be 1…\(hidden.count) (the shared hidden layers), got \(trunk)")
+            }
+            let model = OneNetwork(inputs: input.channels * input.height * input.width, hidden: hidden, classes: input.classes, branches: branches,
+                                   trunk: trunk, dropout: try parsed.float("dropout", default: 0, range: 0..<1), seed: seed)
+            try parsed.finish(["branches", "trunk", "dropout"])
             return model
         case "lenet5":
             try parsed.finish([])
