@@ -21,6 +21,46 @@ public func crossEntropy(logits: Tensor, labels: IntTensor, labelSmoothing eps: 
     return -(logits.logSoftmax(alongAxis: 1) * target).sum() / Float(max(logits.shape[0], 1))
 }
 
+/// How a loss reduces its per-example values over the batch (PyTorch's `reduction`).
+public enum Reduction: String, Sendable, CaseIterable {
+    /// The mean over the batch (the default of every loss here).
+    case mean
+    /// The sum over the batch.
+    case sum
+    /// No reduction: one value per example, shape [N] (co-teaching ranks examples by it).
+    case none
+}
+
+/// Cross-entropy with a reduction (PyTorch `F.cross_entropy(reduction:, label_smoothing:)`):
+///
+///     ℓᵢ = −Σ_c qᵢc · log softmax(zᵢ)[c],   qᵢ = (1 − ε)·onehot(yᵢ) + ε/C
+///
+/// `.none` gives ℓ [N], `.sum` Σᵢ ℓᵢ, `.mean` the fused mean of `crossEntropy(logits:labels:)`.
+/// Composed of differentiable ops (log-softmax, product, sum), so it has their gradients.
+public func crossEntropy(logits: Tensor, labels: IntTensor, reduction: Reduction, labelSmoothing eps: Float = 0) -> Tensor {
+    if reduction == .mean { return crossEntropy(logits: logits, labels: labels, labelSmoothing: eps) }
+    ensure(eps >= 0 && eps <= 1, "crossEntropy: label smoothing \(eps) is outside [0, 1]")
+    ensure(logits.rank == 2 && labels.shape == [logits.shape[0]],
+           "crossEntropy: logits \(Shape.describe(logits.shape)) and labels \(Shape.describe(labels.shape)) are not [N, C] and [N]")
+    let c = logits.shape[1]
+    var target = labels.oneHot(classes: c, op: "crossEntropy")
+    if eps > 0 { target = target * (1 - eps) + eps / Float(c) }
+    let perExample = -(logits.logSoftmax(alongAxis: 1) * target).sum(alongAxis: 1)
+    return reduction == .none ? perExample : perExample.sum()
+}
+
+/// KL(p ‖ q) per example or reduced: `.none` gives Σ_c pᵢc (log pᵢc − log qᵢc) for each row [N]
+/// (PyTorch `F.kl_div(log q, p, reduction="none").sum(1)`), `.sum` their sum, `.mean` their mean
+/// (`klDivergence(logQ:p:)`, PyTorch's "batchmean"). Shapes: [N, C].
+public func klDivergence(logQ: Tensor, p: Tensor, reduction: Reduction) -> Tensor {
+    if reduction == .mean { return klDivergence(logQ: logQ, p: p) }
+    ensure(logQ.shape == p.shape && logQ.rank == 2,
+           "klDivergence: log q \(Shape.describe(logQ.shape)) and p \(Shape.describe(p.shape)) must be the same [N, C]")
+    let plogp = p * p.clamped(min: Float.leastNormalMagnitude).log()
+    let perExample = (plogp - p * logQ).sum(alongAxis: 1)
+    return reduction == .none ? perExample : perExample.sum()
+}
+
 /// Negative log-likelihood from log-probabilities (PyTorch `F.nll_loss`):
 /// loss = −(1/N) Σᵢ logpᵢ[yᵢ]. Shapes: logProbabilities [N, C], labels [N].
 public func nllLoss(logProbabilities logp: Tensor, labels: IntTensor) -> Tensor {
