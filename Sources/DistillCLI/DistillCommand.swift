@@ -46,6 +46,9 @@ struct DistillOnce: ParsableCommand {
             c.student.model = student
             c.student.baseline = baseline
             let t = try training.config(model: student, data: data)
+            if t.labelSmoothing != nil {
+                throw TrainingError.badValue(field: "label-smoothing", value: "\(t.labelSmoothing!)", expected: "no value: the distilled student's objective is --method (ce:label_smoothing=ε)")
+            }
             c.seeds = [t.seed]
             c.student.train = t
             c.methods = try method.map { try MethodSpec(parsing: $0) }

@@ -18,6 +18,7 @@ struct TrainingOptions: ParsableArguments {
     @Option var seed: UInt64 = 0
     @Option(name: .customLong("checkpoint-every"), help: "Also checkpoint every N steps (0: each epoch only).") var checkpointEvery = 0
     @Option(name: .customLong("grad-clip"), help: "Clip the global gradient norm of each step to this value.") var gradClip: Float?
+    @Option(name: .customLong("label-smoothing"), help: "Label smoothing ε of the cross-entropy of supervised training (distill train).") var labelSmoothing: Float?
     @Option(help: "Threads for the kernels (default: DISTILL_NUM_THREADS, OMP_NUM_THREADS or all cores).") var threads: Int?
 
     /// The validated training config of `model` on `data`; sets the thread count.
@@ -31,6 +32,7 @@ struct TrainingOptions: ParsableArguments {
         c.optimizer = optimizer; c.learningRate = learningRate; c.momentum = momentum; c.nesterov = nesterov
         c.weightDecay = weightDecay; c.schedule = schedule; c.warmupEpochs = warmupEpochs
         c.augmentation = augmentation; c.seed = seed; c.checkpointEvery = checkpointEvery; c.gradClip = gradClip
+        c.labelSmoothing = labelSmoothing
         try c.validate()
         return c
     }

@@ -126,4 +126,38 @@ final class SchemeResumeAfterKillTests: XCTestCase {
         \(training)
         """, subRun: "seed-3/cohort")
     }
+
+    func testCoTeachingOnNoisyLabelsWithDropoutResumesExactly() throws {
+        try assertKilledRunResumesExactly("""
+        name: coteach-resume
+        label_noise: {kind: pair, rate: 0.3, seed: 4}
+        scheme:
+          kind: co-teaching
+          participants:
+            - {name: f, model: "mlp:128x64,dropout=0.3"}
+            - {name: g, model: "mlp:64,dropout=0.2"}
+          gradual: 2
+        student:
+          baseline: false
+        \(training)
+        """, subRun: "seed-3/cohort")
+    }
+
+    func testAnEarlyStoppedTeacherResumesExactly() throws {
+        try assertKilledRunResumesExactly("""
+        name: early-stop-resume
+        teacher:
+          model: "mlp:64,dropout=0.2"
+          stop_epoch: 2
+          shared: false
+          train: {subset: 3000, epochs: 3, batch_size: 64, checkpoint_every: 10}
+        student:
+          model: "mlp:32"
+          baseline: false
+          train: {subset: 1000, epochs: 1}
+        test_subset: 500
+        seeds: [3]
+        method: kd:temperature=2
+        """, subRun: "seed-3/teacher-0")
+    }
 }

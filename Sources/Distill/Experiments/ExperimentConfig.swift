@@ -44,6 +44,10 @@ public struct TeacherSpec: Equatable, Sendable {
     /// One teacher (ensemble) for every seed (true), or one per seed.
     public var shared: Bool = true
     public var train = TrainingConfig()
+    /// Distil from the teacher as it was after this epoch of its training (`stop_epoch`), read from
+    /// the per-epoch snapshots its run then keeps (Cho & Hariharan 2019's early-stopped teachers);
+    /// nil: the teacher at the end of training. Teachers that differ only in this share one run.
+    public var stopEpoch: Int? = nil
 }
 
 public struct StudentSpec: Equatable, Sendable {
@@ -114,6 +118,8 @@ public struct ExperimentConfig: Equatable, Sendable {
     public var methods: [MethodSpec] = [MethodSpec(name: "hinton")]
     /// The training scheme (`scheme:`): offline distillation unless the file names another.
     public var scheme = SchemeSpec()
+    /// Corrupt the training labels (`label_noise:`); test labels are never touched.
+    public var labelNoise: LabelNoise? = nil
     public var biasAdjust: BiasAdjustSpec? = nil
     /// Measure the distilled student's agreement and KL with its teacher before training and
     /// after every epoch, on (up to `fidelityExamples` of) the transfer set and on the test split.
@@ -176,8 +182,17 @@ public struct ExperimentConfig: Equatable, Sendable {
         if let s = try r.map("student") { c.student = try student(s, data: c.data) }
         c.teacher.train.data = c.data
         c.student.train.data = c.data
+        // without a teacher: or student: block the defaults' training configs name the spec's model too
+        c.teacher.train.model = c.teacher.model
+        c.student.train.model = c.student.model
         if let m = r.raw("method") { c.methods = try methods(m, file: file, reader: r) }
         if let s = try r.map("scheme") { c.scheme = try SchemeSpec.parse(s) }
+        if let n = try r.map("label_noise") { c.labelNoise = try labelNoise(n) }
+        if c.scheme.kind == "co-teaching" {
+            do { _ = try c.scheme.coTeachingOptions(noiseRate: c.labelNoise?.rate) } catch {
+                throw ExperimentError(file: file, line: r.mapping[Node("scheme")]?.mark.map { $0.line }, "scheme: \(error)")
+            }
+        }
         if let b = try r.map("bias_adjust") { c.biasAdjust = try biasAdjust(b) }
         c.trackFidelity = try r.bool("track_fidelity") ?? c.trackFidelity
         c.fidelityExamples = try r.int("fidelity_examples", min: 1) ?? c.fidelityExamples
@@ -298,6 +313,7 @@ public struct ExperimentConfig: Equatable, Sendable {
         t.checkpointEvery = try r.int("checkpoint_every", min: 0) ?? t.checkpointEvery
         t.subset = try r.int("subset", min: 1) ?? t.subset
         t.gradClip = try r.float("grad_clip") ?? t.gradClip
+        t.labelSmoothing = try r.float("label_smoothing") ?? t.labelSmoothing
         try r.finish()
         do { try t.validate() } catch {
             throw ExperimentError(file: r.file, line: r.line, "\(r.path): \(error)")
@@ -318,7 +334,14 @@ public struct ExperimentConfig: Equatable, Sendable {
         t.testLogits = try r.string("test_logits")
         t.shared = try r.bool("shared") ?? t.shared
         t.train = try training(try r.map("train"), model: t.model, data: data)
+        t.stopEpoch = try r.int("stop_epoch", min: 1)
         try r.finish()
+        if let e = t.stopEpoch {
+            guard e <= t.train.epochs else { throw r.fail("stop_epoch", r.mapping[Node("stop_epoch")], "an epoch of the teacher's training, 1 to \(t.train.epochs)") }
+            guard t.checkpoints.isEmpty, t.logits == nil else {
+                throw r.fail("stop_epoch", r.mapping[Node("stop_epoch")], "a teacher trained here (it reads the snapshots of its run), not checkpoint: or logits:")
+            }
+        }
         if t.checkpoints.count > t.ensemble {
             throw r.fail("checkpoint", r.mapping[Node("checkpoint")], "at most `ensemble` (\(t.ensemble)) checkpoints")
         }
@@ -335,6 +358,10 @@ public struct ExperimentConfig: Equatable, Sendable {
             s.initFromTeacher = l
         }
         s.train = try training(try r.map("train"), model: s.model, data: data)
+        if s.train.labelSmoothing != nil {
+            // the distilled student (and every scheme's participants) train on their own objective
+            throw ExperimentError(file: r.file, line: r.line, "student.train.label_smoothing would smooth the student alone but not the distilled student, whose objective is method: (use ce:label_smoothing=ε there); label smoothing applies to teacher.train")
+        }
         try r.finish()
         _ = try modelCheck(s.model, r, "model")
         return s
@@ -416,6 +443,18 @@ public struct ExperimentConfig: Equatable, Sendable {
         if c.landscape != nil && c.teacher.ensemble != 1 {
             throw ExperimentError(file: r.file, line: nil, "landscape needs a single teacher (the plane passes through its parameters); this teacher is an ensemble of \(c.teacher.ensemble)")
         }
+    }
+
+    /// `label_noise: {kind: symmetric|pair, rate: ε, seed: S, clean: N}`.
+    static func labelNoise(_ r: MapReader) throws -> LabelNoise {
+        let name = try r.string("kind") ?? LabelNoise.Kind.symmetric.rawValue
+        guard let kind = LabelNoise.Kind(rawValue: name) else { throw r.fail("kind", r.mapping[Node("kind")], "symmetric or pair") }
+        guard let rate = try r.float("rate") else { throw r.fail("rate", nil, "the probability ε that a label is corrupted, in [0, 1)") }
+        guard rate >= 0, rate < 1 else { throw r.fail("rate", r.mapping[Node("rate")], "a probability in [0, 1)") }
+        let seed = try r.int("seed", min: 0) ?? 0
+        let clean = try r.int("clean", min: 0) ?? 0
+        try r.finish()
+        return try LabelNoise(kind: kind, rate: Double("\(rate)") ?? Double(rate), seed: UInt64(seed), clean: clean)
     }
 
     static func biasAdjust(_ r: MapReader) throws -> BiasAdjustSpec {

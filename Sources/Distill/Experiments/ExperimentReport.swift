@@ -10,6 +10,7 @@ public enum ExperimentReport {
              "momentum: \(t.momentum)", "nesterov: \(t.nesterov)", "weight_decay: \(t.weightDecay)", "schedule: \(quote(t.schedule))",
              "warmup_epochs: \(t.warmupEpochs)", "augmentation: \(quote(t.augmentation))", "checkpoint_every: \(t.checkpointEvery)"]
             let all = keys + (t.subset.map { ["subset: \($0)"] } ?? []) + (t.gradClip.map { ["grad_clip: \($0)"] } ?? [])
+                + (t.labelSmoothing.map { ["label_smoothing: \($0)"] } ?? [])
             return all.map { indent + $0 }.joined(separator: "\n")
         }
         var lines = ["name: \(quote(c.name))", "data: \(quote(c.data))", "seeds: [\(c.seeds.map(String.init).joined(separator: ", "))]"]
@@ -21,6 +22,9 @@ public enum ExperimentReport {
         case .unlabelled(let n): lines.append("transfer: {kind: unlabelled, count: \(n)}")
         case .withUnlabelled(let n): lines.append("transfer: {kind: train+unlabelled, count: \(n)}")
         }
+        if let n = c.labelNoise {
+            lines.append("label_noise: {kind: \(n.kind.rawValue), rate: \(n.rate), seed: \(n.seed), clean: \(n.clean)}")
+        }
         let usesTeacher = (try? SchemeRegistry.kind(c.scheme.kind))?.usesTeacher ?? true
         if usesTeacher {
             lines.append("teacher:")
@@ -31,6 +35,7 @@ public enum ExperimentReport {
             if let l = c.teacher.logits { lines.append("  logits: \(quote(l))") }
             if let l = c.teacher.testLogits { lines.append("  test_logits: \(quote(l))") }
             lines.append("  shared: \(c.teacher.shared)")
+            if let e = c.teacher.stopEpoch { lines.append("  stop_epoch: \(e)") }
             lines.append("  train:")
             lines.append(train(c.teacher.train, indent: "    "))
         }
@@ -82,7 +87,7 @@ public enum ExperimentReport {
             try Data(terms.utf8).write(to: dir.appendingPathComponent("loss_terms.svg"), options: .atomic)
             extra += "\n## Loss terms\n\nEach term of the objective, its mean over every training step of an epoch (mean over seeds):\n\n![loss terms](loss_terms.svg)\n"
         }
-        extra += cohortSection(r)
+        extra += cohortSection(r) + epochsSection(r)
         try Data(markdown(r, config: config, extra: extra).utf8).write(to: dir.appendingPathComponent("report.md"), options: .atomic)
     }
 
@@ -159,6 +164,10 @@ public enum ExperimentReport {
             out += c.scheme.options.isEmpty ? "" : " with " + c.scheme.options.sorted(by: { $0.key < $1.key }).map { "\($0.key) = \($0.value)" }.joined(separator: ", ")
             out += "; \"student distilled\" is the first participant, \"student alone\" the same network from the same initialisation trained with cross-entropy alone"
         }
+        if let noise = c.labelNoise {
+            out += "; training labels corrupted by \(noise)" + (r.realisedNoiseRate.map { String(format: ", %.2f %% of them changed", 100 * $0) } ?? "")
+                + " (test labels are clean)"
+        }
         out += ". Seeds \(c.seeds.map(String.init).joined(separator: ", ")); mean ± sample std over seeds. "
         out += String(format: "Total time %.0f s.\n\n", r.seconds)
         let roles: [(String, (SeedResult) -> RoleResult?)] = [("teacher", { $0.teacher }), ("student alone", { $0.studentAlone }),
@@ -207,6 +216,21 @@ public enum ExperimentReport {
         let series = names.compactMap { n in meanCurve(n, r.seeds.compactMap { $0.termCurves?[n] }, firstEpoch: 1) }
         guard !series.isEmpty else { return nil }
         return SVGPlot.lineChart(title: "\(r.name): loss terms per epoch (mean over seeds)", xLabel: "epoch", yLabel: "term value", series: series)
+    }
+
+    /// Test accuracy after the last epoch and at the best epoch of each run (mean ± std over seeds).
+    static func epochsSection(_ r: ExperimentResult) -> String {
+        var rows: [[String]] = []
+        for (name, curve) in [("student alone", { (s: SeedResult) in s.aloneCurve }), ("student distilled", { (s: SeedResult) in s.distilledCurve })] {
+            let curves = r.seeds.map(curve).filter { !$0.isEmpty && $0.allSatisfy(\.isFinite) }
+            guard !curves.isEmpty else { continue }
+            let best = curves.map { $0.max()! }, at = curves.map { Double($0.firstIndex(of: $0.max()!)! + 1) }
+            rows.append([name, MarkdownTable.meanStd(curves.map { $0.last! }, digits: 4), MarkdownTable.meanStd(best, digits: 4),
+                         MarkdownTable.meanStd(at, digits: 1)])
+        }
+        guard !rows.isEmpty else { return "" }
+        return "\n## Last and best epoch\n\n" + MarkdownTable.render(header: ["model", "test accuracy, last epoch", "best epoch", "epoch of the best"], rows: rows)
+            + "\n\nEvery result above is the last epoch's. The best epoch is found on the test split and shown only to compare with papers that report it; nothing here is selected on it.\n"
     }
 
     /// The table of a cohort's participants and their ensemble (empty without a cohort).

@@ -81,6 +81,8 @@ public struct ExperimentResult: Codable, Equatable, Sendable {
     public var seeds: [SeedResult]
     public var summary: [String: MeanStd]
     public var seconds: Double
+    /// With `label_noise`: the fraction of the training set's labels the noise changed.
+    public var realisedNoiseRate: Double? = nil
 
     /// Aggregates every numeric metric over seeds under keys like `student_distilled.test.accuracy`.
     public static func summarize(_ seeds: [SeedResult]) -> [String: MeanStd] {

@@ -46,7 +46,7 @@ extension ExperimentRunner {
 
     /// The scheme of `config.scheme` over freshly initialised participants for `seed` (the first
     /// one initialised exactly as the student alone; the others from seeds `seed·1000 + k`).
-    func makeCohortScheme(seed: UInt64, input: ModelInput, train: TrainingConfig, data: CohortData) throws -> TrainingScheme {
+    func makeCohortScheme(seed: UInt64, input: ModelInput, train: TrainingConfig, data: CohortData, trueLabels: [Int]? = nil) throws -> TrainingScheme {
         let spec = config.scheme
         let cohort = try spec.participants.enumerated().map { k, p in
             (name: p.name, module: try ModelZoo.make(p.model, input: input, seed: k == 0 ? seed : seed &* 1000 &+ UInt64(k)), spec: p.model)
@@ -60,6 +60,9 @@ extension ExperimentRunner {
                 throw TrainingError.badValue(field: "scheme.participants.0.model", value: cohort[0].spec, expected: "a multi-branch network (one:…)")
             }
             return try OnTheFlyNativeEnsemble(network: net, spec: cohort[0].spec, config: train, temperature: try spec.float("temperature", default: 3))
+        case "co-teaching":
+            return try CoTeaching(pair: cohort, config: train, options: try spec.coTeachingOptions(noiseRate: config.labelNoise?.rate),
+                                  trueLabels: trueLabels)
         case "mean-teacher":
             let p = spec.participants[0]
             return try MeanTeacher(student: cohort[0].module, makeTeacher: { try ModelZoo.make(p.model, input: input, seed: seed) }, spec: p.model,
@@ -88,13 +91,13 @@ extension ExperimentRunner {
                 acfg.model = data.baselineModel
                 acfg.epochs = data.baselineEpochs
                 let dir = baselineRoot.map {
-                    $0.appendingPathComponent(ExperimentRunner.runKey(model: data.baselineModel, train: acfg, extra: "\(config.data)|\(config.transfer)"))
+                    $0.appendingPathComponent(ExperimentRunner.runKey(model: data.baselineModel, train: acfg, extra: "\(config.data)|\(config.transfer)\(dataIdentity)"))
                 } ?? directory.appendingPathComponent("seed-\(seed)/student-alone")
                 aloneHistory = try trainOrReuse(acfg, model: m, train: data.baseline, test: splits.test, dir: dir)
                 alone = try role(m, teacherTrain: nil, teacherTest: nil, splits: splits, history: aloneHistory)
             }
             say("cohort (\(config.scheme.kind)): \(config.scheme.participants.map(\.name).joined(separator: ", "))")
-            let scheme = try makeCohortScheme(seed: seed, input: input, train: scfg, data: data)
+            let scheme = try makeCohortScheme(seed: seed, input: input, train: scfg, data: data, trueLabels: splits.trueTransferLabels)
             var ccfg = scfg
             ccfg.model = first.model
             let history = try trainOrReuse(ccfg, scheme: scheme, train: data.train, test: splits.test,
@@ -114,8 +117,9 @@ extension ExperimentRunner {
             r.cohort = CohortResult(members: members, ensembleErrors: errors(ensemble, splits.test.labels), reference: scheme.members[0].name)
             results.append(r)
         }
-        let result = ExperimentResult(name: config.name, seeds: results, summary: ExperimentResult.summarize(results),
+        var result = ExperimentResult(name: config.name, seeds: results, summary: ExperimentResult.summarize(results),
                                       seconds: ProgressBar.now() - start)
+        result.realisedNoiseRate = splits.realisedNoiseRate
         try ExperimentReport.write(result, config: config, to: directory)
         return result
     }

@@ -36,7 +36,12 @@ public final class ExperimentRunner {
     }
 
     /// A directory name for a teacher: its model spec (sanitised) and a hash of its training settings.
-    static func teacherKey(_ t: TeacherSpec) -> String { runKey(model: t.model, train: t.train) }
+    static func teacherKey(_ t: TeacherSpec, noise: LabelNoise? = nil) -> String {
+        runKey(model: t.model, train: t.train, extra: noise.map { "\($0)" } ?? "")
+    }
+
+    /// What the training data is beyond the config: the label noise, when there is any.
+    var dataIdentity: String { config.labelNoise.map { "\($0)" } ?? "" }
 
     /// A directory name for a model and its training settings: the spec (sanitised) and a hash.
     static func runKey(model: String, train: TrainingConfig, extra: String = "") -> String {
@@ -56,19 +61,39 @@ public final class ExperimentRunner {
         var test: Dataset
         /// Labelled data a student alone trains on.
         var baselineTrain: Dataset
+        /// With label noise: the true label of each transfer row (train and subset transfer sets).
+        var trueTransferLabels: [Int]? = nil
+        /// With label noise: the fraction of the training labels it changed.
+        var realisedNoiseRate: Double? = nil
     }
 
     func splits() throws -> Splits {
         let spec = try DataSpec(config.data)
-        let train = try spec.load(.train), fullTest = try spec.load(.test)
+        var train = try spec.load(.train)
+        let fullTest = try spec.load(.test)
         let test = config.testSubset.map { fullTest.first(min($0, fullTest.count)) } ?? fullTest
+        var truth: [Int]? = nil, realised: Double? = nil
+        if let noise = config.labelNoise {
+            guard noise.clean <= train.count else {
+                throw TrainingError.badValue(field: "label_noise.clean", value: "\(noise.clean)", expected: "at most the \(train.count) training examples")
+            }
+            truth = train.labels.scalars
+            let (noisy, flipped) = train.withLabelNoise(noise)
+            train = noisy
+            realised = Double(flipped) / Double(max(train.count, 1))
+            say("label noise: \(noise), \(flipped) of \(train.count) training labels changed (\(String(format: "%.4f", realised!)))")
+        }
         var s = Splits(teacherTrain: train, transfer: train, validation: nil, test: test, baselineTrain: train)
+        s.realisedNoiseRate = realised
+        s.trueTransferLabels = truth
         switch config.transfer {
         case .train: break
         case .subset(let n):
             guard n <= train.count else { throw TrainingError.badValue(field: "transfer.count", value: "\(n)", expected: "at most \(train.count) examples") }
             s.transfer = train.first(n); s.baselineTrain = s.transfer
+            s.trueTransferLabels = truth.map { Array($0.prefix(n)) }
         case .dropClasses(let cls):
+            s.trueTransferLabels = nil
             let held = config.biasAdjust?.heldOut ?? 0
             guard held < train.count / 2 else { throw TrainingError.badValue(field: "bias_adjust.held_out", value: "\(held)", expected: "less than half the training set") }
             let kept = train.subset(Array(0..<(train.count - held)))
@@ -76,11 +101,13 @@ public final class ExperimentRunner {
             s.baselineTrain = s.transfer
             if held > 0 { s.validation = train.subset(Array((train.count - held)..<train.count)) }
         case .unlabelled(let n):
+            s.trueTransferLabels = nil
             guard n < train.count else { throw TrainingError.badValue(field: "transfer.count", value: "\(n)", expected: "fewer than \(train.count) examples") }
             s.teacherTrain = train.first(train.count - n)
             s.transfer = train.subset(Array((train.count - n)..<train.count)).unlabelled
             s.baselineTrain = s.teacherTrain
         case .withUnlabelled(let n):
+            s.trueTransferLabels = nil
             let seen = config.teacher.train.subset ?? train.count - n
             guard n < train.count, seen + n <= train.count else {
                 throw TrainingError.badValue(field: "transfer.count", value: "\(n)", expected: "at most \(train.count - seen) examples after the teacher's \(seen)")
@@ -97,8 +124,9 @@ public final class ExperimentRunner {
     }
 
     /// Trains `model` with cross-entropy in `dir`, or reuses the finished run there.
-    func trainOrReuse(_ cfg: TrainingConfig, model: Module, train: Dataset, test: Dataset, dir: URL) throws -> [EpochRecord] {
-        try trainOrReuse(cfg, scheme: SupervisedScheme(model: model, spec: cfg.model, config: cfg), train: train, test: test, dir: dir)
+    func trainOrReuse(_ cfg: TrainingConfig, model: Module, train: Dataset, test: Dataset, dir: URL, snapshots: Bool = false) throws -> [EpochRecord] {
+        try trainOrReuse(cfg, scheme: SupervisedScheme(model: model, spec: cfg.model, config: cfg), train: train, test: test, dir: dir,
+                         snapshots: snapshots)
     }
 
     /// What defines a distillation run besides its training config: methods and teacher.
@@ -109,16 +137,19 @@ public final class ExperimentRunner {
         let t = config.teacher
         return "methods \(methods) teacher \(t.logits ?? t.model) \(t.checkpoints) ensemble \(t.ensemble) \(t.combine.rawValue)"
             + (config.student.initFromTeacher.map { " init_from_teacher \($0)" } ?? "")
+            + (t.stopEpoch.map { " stop_epoch \($0)" } ?? "")
     }
 
     /// Runs `scheme` in `dir` (after the pre-training `stages`, each in `dir/stage-NAME`), or
     /// reuses the finished run there. A run written by another result format is moved aside to
     /// `DIR.stale-format-N` and trained again; one written under other settings is refused.
     func trainOrReuse(_ cfg: TrainingConfig, scheme: TrainingScheme, stages: [(name: String, config: TrainingConfig, scheme: PreTrainingStageScheme)] = [],
-                      train: Dataset, test: Dataset, dir: URL, tracker: FidelityTracker? = nil) throws -> [EpochRecord] {
+                      train: Dataset, test: Dataset, dir: URL, tracker: FidelityTracker? = nil, snapshots: Bool = false) throws -> [EpochRecord] {
         let train = cfg.subset.map { train.first(min($0, train.count)) } ?? train
         let loop = try TrainingLoop(config: cfg, scheme: scheme, train: train, test: test, runDirectory: dir)
         loop.showProgress = showProgress
+        loop.dataIdentity = dataIdentity
+        loop.keepsEpochSnapshots = snapshots
         if let tracker { loop.measureEpoch = { try tracker.measure($0) } }
         do {
             try loop.checkExistingRun()   // a finished run of other settings is not reused
@@ -134,6 +165,7 @@ public final class ExperimentRunner {
             let stageLoop = try TrainingLoop(config: stage.config, scheme: stage.scheme, train: train, test: nil,
                                              runDirectory: dir.appendingPathComponent("stage-\(stage.name)"))
             stageLoop.showProgress = showProgress
+            stageLoop.dataIdentity = dataIdentity
             stageLoop.evaluates = false
             stageLoop.label = stage.name
             try stageLoop.run(resume: true)
@@ -159,10 +191,18 @@ public final class ExperimentRunner {
             }
             var cfg = t.train
             cfg.seed = memberSeed
-            let dir = t.shared ? teacherRoot.appendingPathComponent("\(ExperimentRunner.teacherKey(t))/member-\(m)")
+            let dir = t.shared ? teacherRoot.appendingPathComponent("\(ExperimentRunner.teacherKey(t, noise: config.labelNoise))/member-\(m)")
                                : directory.appendingPathComponent("seed-\(seed)/teacher-\(m)")
             say("teacher member \(m + 1)/\(t.ensemble): \(t.model), seed \(memberSeed)")
-            _ = try trainOrReuse(cfg, model: model, train: splits.teacherTrain, test: splits.test, dir: dir)
+            _ = try trainOrReuse(cfg, model: model, train: splits.teacherTrain, test: splits.test, dir: dir, snapshots: t.stopEpoch != nil)
+            if let e = t.stopEpoch {
+                let path = TrainingLoop.epochSnapshotPath(in: dir, epoch: e)
+                guard FileManager.default.fileExists(atPath: path) else {
+                    throw TrainingError.runDirectory(path: dir.path, detail: "has no snapshot of epoch \(e) (\(path)): it was trained without teacher.stop_epoch, which keeps one per epoch; remove the directory to train the teacher again")
+                }
+                say("  the teacher as it was after epoch \(e) of \(cfg.epochs)")
+                try model.load(from: path)
+            }
             return model
         }
     }
@@ -252,7 +292,7 @@ public final class ExperimentRunner {
                 say("student alone: \(config.student.model)")
                 let m = try ModelZoo.make(config.student.model, input: input, seed: seed)
                 let dir = baselineRoot.map {
-                    $0.appendingPathComponent(ExperimentRunner.runKey(model: config.student.model, train: scfg, extra: "\(config.data)|\(config.transfer)"))
+                    $0.appendingPathComponent(ExperimentRunner.runKey(model: config.student.model, train: scfg, extra: "\(config.data)|\(config.transfer)\(dataIdentity)"))
                 } ?? directory.appendingPathComponent("seed-\(seed)/student-alone")
                 aloneHistory = try trainOrReuse(scfg, model: m, train: splits.baselineTrain, test: splits.test, dir: dir)
                 alone = try role(m, teacherTrain: teacherTrain, teacherTest: teacherTest, splits: splits, history: aloneHistory)
@@ -289,8 +329,9 @@ public final class ExperimentRunner {
                                       initialFidelity: initial, fidelityCurve: config.trackFidelity ? history.compactMap(\.fidelity) : nil,
                                       landscape: landscape, termCurves: ExperimentRunner.termCurves(history), cohort: chain))
         }
-        let result = ExperimentResult(name: config.name, seeds: results, summary: ExperimentResult.summarize(results),
+        var result = ExperimentResult(name: config.name, seeds: results, summary: ExperimentResult.summarize(results),
                                       seconds: ProgressBar.now() - start)
+        result.realisedNoiseRate = splits.realisedNoiseRate
         try ExperimentReport.write(result, config: config, to: directory)
         return result
     }

@@ -55,6 +55,28 @@ public struct SchemeSpec: Equatable, Sendable {
         return o
     }
 
+    /// The options of a co-teaching scheme; τ defaults to `noiseRate` (the paper sets τ = ε).
+    public func coTeachingOptions(noiseRate: Double?) throws -> CoTeaching.Options {
+        let tau: Double
+        if options["forget_rate"] != nil { tau = Double(try float("forget_rate", default: 0)) } else {
+            guard let r = noiseRate else {
+                throw TrainingError.badValue(field: "scheme.forget_rate", value: "none", expected: "a forget rate in [0, 1), or label_noise: whose rate it defaults to")
+            }
+            tau = r
+        }
+        guard tau >= 0, tau < 1 else { throw TrainingError.badValue(field: "scheme.forget_rate", value: "\(tau)", expected: "a number in [0, 1)") }
+        var o = CoTeaching.Options(forgetRate: tau)
+        o.gradualEpochs = try int("gradual", default: o.gradualEpochs, min: 0)
+        o.exponent = Double(try float("exponent", default: Float(o.exponent)))
+        guard o.exponent > 0 else { throw TrainingError.badValue(field: "scheme.exponent", value: "\(o.exponent)", expected: "a positive number") }
+        let sched = options["schedule"] ?? o.schedule.rawValue
+        guard let sc = CoTeaching.Schedule(rawValue: sched) else {
+            throw TrainingError.badValue(field: "scheme.schedule", value: sched, expected: CoTeaching.Schedule.allCases.map(\.rawValue).joined(separator: " or "))
+        }
+        o.schedule = sc
+        return o
+    }
+
     /// A numeric option, validated when read.
     public func float(_ key: String, default d: Float) throws -> Float {
         guard let s = options[key] else { return d }
@@ -129,6 +151,8 @@ public struct SchemeSpec: Equatable, Sendable {
             guard let model = participants.first?.model, model.hasPrefix("one:") || model == "one" else {
                 throw TrainingError.badValue(field: "scheme.participants.0.model", value: participants.first?.model ?? "", expected: "a multi-branch network, one:WIDTHS,branches=M,trunk=K")
             }
+        case "co-teaching":
+            _ = try coTeachingOptions(noiseRate: 0)   // whether τ is given at all is checked with label_noise
         case "mean-teacher":
             _ = try int("labels", default: 1000, min: 1)
             _ = try meanTeacherOptions()

@@ -38,6 +38,10 @@ extension MethodRegistry {
                 guard w >= 0 else { throw DistillationError.badOption(method: o.method, option: "warmup", detail: "must be ≥ 0 epochs, got \(w)") }
                 return DecoupledKDLoss(alpha: a, beta: b, temperature: try ResponseOptions.temperature(o), warmup: w)
             },
+            MethodEntry(name: "noisy-label-kd", summary: "CE to λ·y + (1−λ)·softmax(teacher/T), a teacher trained on clean labels; Li et al. 2017") { o in
+                NoisyLabelDistillationLoss(lambda: try ResponseOptions.unit(o, "lambda", default: 0.5),
+                                           temperature: try ResponseOptions.temperature(o, default: 1))
+            },
             MethodEntry(name: "pseudo", summary: "cross-entropy with the teacher's top-1 labels; Buciluă, Caruana & Niculescu-Mizil 2006") { _ in
                 PseudoLabelLoss()
             },
@@ -47,8 +51,8 @@ extension MethodRegistry {
 
 /// Range-checked option readers for the response methods; a bad value names the option.
 enum ResponseOptions {
-    static func temperature(_ o: MethodOptions) throws -> Float {
-        let t = try o.float("temperature", default: 4)
+    static func temperature(_ o: MethodOptions, default d: Float = 4) throws -> Float {
+        let t = try o.float("temperature", default: d)
         guard t > 0 else { throw DistillationError.badOption(method: o.method, option: "temperature", detail: "must be > 0, got \(t)") }
         return t
     }

@@ -44,6 +44,13 @@ public enum SchemeRegistry {
                        "ema_decay_after": "EMA decay after it (default 0.999)",
                        "input_noise": "std of the Gaussian noise added to each view (default 0.15)"],
              usesTeacher: false),
+        Kind(name: "co-teaching", summary: "two networks on noisy labels, each updated on the small-loss examples its peer picks (Han et al., NeurIPS 2018)",
+             participants: 2...2, roles: ["student"],
+             options: ["forget_rate": "τ, the largest fraction of each batch dropped (default: label_noise.rate, as in the paper)",
+                       "gradual": "T_k, epochs over which the forget rate rises to τ (default 10, the paper's)",
+                       "exponent": "c, the exponent of the schedule (default 1, the paper's)",
+                       "schedule": "code (default, the authors' linspace) or paper (R(T) = 1 − min(T·τ/T_k, τ))"],
+             usesTeacher: false),
     ]
 
     public static var names: [String] { kinds.map(\.name) }

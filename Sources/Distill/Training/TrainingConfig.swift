@@ -31,6 +31,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// Rescale the gradients of each step so their global L2 norm is at most this (PyTorch's
     /// `clip_grad_norm_`); nil: no clipping.
     public var gradClip: Float? = nil
+    /// Label smoothing ε of the cross-entropy of supervised training (Szegedy et al. 2016; the
+    /// teachers of Müller, Kornblith & Hinton 2019); nil: none (and absent from the config's JSON,
+    /// so run keys of settings without it are unchanged).
+    public var labelSmoothing: Float? = nil
 
     public init() {}
 
@@ -38,6 +42,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         case model, data, subset, epochs, optimizer, momentum, nesterov, schedule, augmentation, seed
         case batchSize = "batch_size", learningRate = "learning_rate", weightDecay = "weight_decay"
         case warmupEpochs = "warmup_epochs", checkpointEvery = "checkpoint_every", gradClip = "grad_clip"
+        case labelSmoothing = "label_smoothing"
     }
 
     public init(from decoder: Decoder) throws {
@@ -59,6 +64,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
         checkpointEvery = try c.decodeIfPresent(Int.self, forKey: .checkpointEvery) ?? d.checkpointEvery
         gradClip = try c.decodeIfPresent(Float.self, forKey: .gradClip)
+        labelSmoothing = try c.decodeIfPresent(Float.self, forKey: .labelSmoothing)
     }
 
     /// Checks every field, naming the first that is wrong.
@@ -74,6 +80,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         guard checkpointEvery >= 0 else { throw bad("checkpoint_every", checkpointEvery, "an integer ≥ 0 (steps)") }
         if let s = subset, s < 1 { throw bad("subset", s, "an integer ≥ 1") }
         if let g = gradClip, !(g > 0 && g.isFinite) { throw bad("grad_clip", g, "a positive number (the largest gradient norm)") }
+        if let e = labelSmoothing, !(e >= 0 && e < 1) { throw bad("label_smoothing", e, "a number in [0, 1)") }
         _ = try DataSpec(data)
         _ = try makeSchedule(stepsPerEpoch: 1)
         do { _ = try Augmentation.parse(augmentation) } catch { throw bad("augmentation", augmentation, "\(error)") }

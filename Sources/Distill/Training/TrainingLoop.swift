@@ -58,6 +58,12 @@ public final class TrainingLoop {
     public var evaluates = true
     /// The label of the progress bar (`epoch`, or a pre-training stage's name).
     public var label = "epoch"
+    /// What defines the training data beyond the config (label noise, say): part of the settings
+    /// checked on resume and reuse, so a run on other data is not taken for this one.
+    public var dataIdentity = ""
+    /// Also write the evaluated member after every epoch K to `epochs/epoch-K.safetensors` (the
+    /// per-epoch teacher checkpoints of the early-stopping studies).
+    public var keepsEpochSnapshots = false
 
     public private(set) var history: [EpochRecord] = []
 
@@ -82,7 +88,13 @@ public final class TrainingLoop {
         enc.outputFormatting = [.sortedKeys]
         let c = String(decoding: try enc.encode(config), as: UTF8.self)
         let id = scheme.identity
-        return id.isEmpty ? c : c + " " + id
+        let withScheme = id.isEmpty ? c : c + " " + id
+        return dataIdentity.isEmpty ? withScheme : withScheme + " data " + dataIdentity
+    }
+
+    /// Where the snapshot of the evaluated member after epoch `epoch` (1-based) is written.
+    public static func epochSnapshotPath(in dir: URL, epoch: Int) -> String {
+        dir.appendingPathComponent("epochs/epoch-\(epoch).safetensors").path
     }
 
     /// Throws when the run directory holds a checkpoint written under other settings (another
@@ -246,6 +258,11 @@ public final class TrainingLoop {
             sums = RunningSums()
             record.seconds = priorSeconds + ProgressBar.now() - start
             history.append(record)
+            if keepsEpochSnapshots {   // before the checkpoint, so a resumed run never lacks one
+                try fm.createDirectory(at: runDirectory.appendingPathComponent("epochs"), withIntermediateDirectories: true)
+                try evaluated.save(to: TrainingLoop.epochSnapshotPath(in: runDirectory, epoch: epoch),
+                                   metadata: ["data": config.data, "model": scheme.member(scheme.evaluated).spec ?? config.model, "epoch": "\(epoch)"])
+            }
             try saveCheckpoint(epoch: epoch, batch: 0)
             try exportMembers()
             var entry: [String: Any] = ["event": "epoch", "epoch": record.epoch, "train_loss": record.trainLoss,
