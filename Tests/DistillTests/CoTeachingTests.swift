@@ -12,16 +12,8 @@ final class CoTeachingTests: XCTestCase {
     let y = [2, 0, 1, 1, 0, 2]
     let lr: Float = 0.2
 
-    func config() -> TrainingConfig {
-        var c = TrainingConfig()
-        c.model = "linear"; c.optimizer = "sgd"; c.momentum = 0; c.weightDecay = 0; c.learningRate = lr
-        return c
-    }
-
-    func pair() -> [(name: String, module: Module, spec: String)] {
-        var g1 = SeededGenerator(seed: 21), g2 = SeededGenerator(seed: 22)
-        return [("f", Linear(2, 3, using: &g1), "linear"), ("g", Linear(2, 3, using: &g2), "linear")]
-    }
+    func config() -> TrainingConfig { SchemeFixtures.plainSGD(learningRate: lr) }
+    func pair() -> [(name: String, module: Module, spec: String)] { SchemeFixtures.linearPair(("f", "g"), seeds: (21, 22)) }
 
     func batch() -> Batch {
         Batch(images: Tensor(shape: [6, 2], scalars: x), labels: IntTensor(y), indices: Array(10..<16))

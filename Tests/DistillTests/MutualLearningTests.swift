@@ -11,16 +11,8 @@ final class MutualLearningTests: XCTestCase {
     let y = [2, 0, 1]
     let lr: Float = 0.3
 
-    func config() -> TrainingConfig {
-        var c = TrainingConfig()
-        c.model = "linear"; c.optimizer = "sgd"; c.momentum = 0; c.weightDecay = 0; c.learningRate = lr
-        return c
-    }
-
-    func cohort() -> [(name: String, module: Module, spec: String)] {
-        var g1 = SeededGenerator(seed: 11), g2 = SeededGenerator(seed: 12)
-        return [("a", Linear(2, 3, using: &g1), "linear"), ("b", Linear(2, 3, using: &g2), "linear")]
-    }
+    func config() -> TrainingConfig { SchemeFixtures.plainSGD(learningRate: lr) }
+    func cohort() -> [(name: String, module: Module, spec: String)] { SchemeFixtures.linearPair(("a", "b"), seeds: (11, 12)) }
 
     func batch() -> Batch {
         Batch(images: Tensor(shape: [3, 2], scalars: x.flatMap { $0 }), labels: IntTensor(y), indices: [0, 1, 2])

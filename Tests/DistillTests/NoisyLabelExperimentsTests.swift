@@ -7,12 +7,7 @@ import DistillNN
 /// The short versions of the shipped noisy-label experiments and teacher studies run end to end.
 final class NoisyLabelExperimentsTests: XCTestCase {
     static func runSweep(_ file: String) throws -> (SweepResult, URL) {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let config = try ExperimentConfig.load(path: root.appendingPathComponent("experiments/\(file)").path, short: true)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("distill-study-\(UUID().uuidString)")
-        let runner = ExperimentRunner(config: config, directory: dir)
-        runner.showProgress = false
-        runner.say = { _ in }
+        let (_, runner, dir) = try SchemeFixtures.shortRunner(file, prefix: "distill-study")
         return (try runner.runSweep(), dir)
     }
 

@@ -9,12 +9,7 @@ import DistillNN
 /// images for as many steps as the scheme takes, and the scheme sees the rest unlabelled.
 final class SchemeExperimentsTests: XCTestCase {
     static func run(_ file: String) throws -> (ExperimentConfig, ExperimentResult, URL) {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let config = try ExperimentConfig.load(path: root.appendingPathComponent("experiments/\(file)").path, short: true)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("distill-scheme-\(UUID().uuidString)")
-        let runner = ExperimentRunner(config: config, directory: dir)
-        runner.showProgress = false
-        runner.say = { _ in }
+        let (config, runner, dir) = try SchemeFixtures.shortRunner(file, prefix: "distill-scheme")
         return (config, try runner.run(), dir)
     }
 
