@@ -7,7 +7,7 @@ RELEASE := -c release -Xswiftc -target-cpu -Xswiftc $(CPU)
 DEB_PACKAGES := libdnnl-dev zlib1g-dev python3-torch python3-numpy dataset-fashion-mnist libopenblas0-openmp
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: setup build release test run bench bench-schemes studies studies-short clean
+.PHONY: setup build release test run bench bench-schemes bench-checkpoint studies studies-short clean
 
 ## Installs the Debian packages the build and the tests need, when any is missing.
 setup:
@@ -51,6 +51,11 @@ bench-schemes: setup
 	swift build $(RELEASE) --product SchemeBench
 	.build/release/SchemeBench --rounds 7 --seconds 1.5
 	.build/release/SchemeBench --rounds 7 --seconds 1.5 --update sequential
+
+## What checksumming a checkpoint costs next to writing it (bound: under 5 %).
+bench-checkpoint: setup
+	swift build $(RELEASE) --product CheckpointBench
+	.build/release/CheckpointBench --rounds 9
 
 clean:
 	rm -rf .build

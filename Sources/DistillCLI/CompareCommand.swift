@@ -27,6 +27,13 @@ struct Compare: ParsableCommand {
         return m
     }
 
+    /// Runs `body`, naming `path` in an evaluation error (NaN or infinite outputs).
+    static func named<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as EvaluationError {
+            throw TrainingError.checkpointMismatch(path: path, detail: "\(e)")
+        }
+    }
+
     func run() throws {
         try reportingErrors {
             guard !teacher.isEmpty, !student.isEmpty else {
@@ -39,14 +46,17 @@ struct Compare: ParsableCommand {
             let input = DataSpec.modelInput(for: train)
             let members = try teacher.map { try Compare.load($0, input: input) }
             let t: Teacher = members.count == 1 ? ModelTeacher(members[0], classCount: train.classCount) : EnsembleTeacher(members, classCount: train.classCount)
-            let tTrain = try t.logits(on: train), tTest = try t.logits(on: test)
+            let teacherPath = teacher.joined(separator: ", ")
+            let tTrain = try Compare.named(teacherPath) { try t.logits(on: train) }, tTest = try Compare.named(teacherPath) { try t.logits(on: test) }
             var reports: [(String, FidelityReport, FidelityReport)] = [
                 ("teacher", FidelityReport.measure(tTrain, teacher: nil, labels: train.labels, split: "train"),
                  FidelityReport.measure(tTest, teacher: nil, labels: test.labels, split: "test"))]
             for path in student {
                 let s = try Compare.load(path, input: input)
-                reports.append((path, FidelityReport.measure(try Evaluation.logits(of: s, on: train), teacher: tTrain, labels: train.labels, split: "train"),
-                                FidelityReport.measure(try Evaluation.logits(of: s, on: test), teacher: tTest, labels: test.labels, split: "test")))
+                let sTrain = try Compare.named(path) { try Evaluation.logits(of: s, on: train) }
+                let sTest = try Compare.named(path) { try Evaluation.logits(of: s, on: test) }
+                reports.append((path, FidelityReport.measure(sTrain, teacher: tTrain, labels: train.labels, split: "train"),
+                                FidelityReport.measure(sTest, teacher: tTest, labels: test.labels, split: "test")))
             }
             if json {
                 let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys, .prettyPrinted]

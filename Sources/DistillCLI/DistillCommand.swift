@@ -25,6 +25,9 @@ struct DistillOnce: ParsableCommand {
             var c = ExperimentConfig()
             c.name = "distill"
             c.data = data
+            // the objective first: a bad --method is refused before any file is read
+            c.methods = try method.map { try MethodSpec(parsing: $0) }
+            for m in c.methods { _ = try MethodRegistry.make(m.name, options: m.options) }
             if let l = teacherLogits {
                 c.teacher.logits = l
             } else {
@@ -51,8 +54,6 @@ struct DistillOnce: ParsableCommand {
             }
             c.seeds = [t.seed]
             c.student.train = t
-            c.methods = try method.map { try MethodSpec(parsing: $0) }
-            for m in c.methods { _ = try MethodRegistry.make(m.name, options: m.options) }
             let runner = ExperimentRunner(config: c, directory: URL(fileURLWithPath: out))
             runner.showProgress = !quiet
             let r = try runner.run()

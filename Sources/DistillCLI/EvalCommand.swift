@@ -30,7 +30,10 @@ struct Evaluate: ParsableCommand {
             do { try net.loadStateDict(file.tensors) } catch {
                 throw TrainingError.checkpointMismatch(path: checkpoint, detail: "is not a checkpoint of \(spec): \(error)")
             }
-            let logits = try Evaluation.logits(of: net, on: dataset, batchSize: batchSize)
+            let logits: Tensor
+            do { logits = try Evaluation.logits(of: net, on: dataset, batchSize: batchSize) } catch let e as EvaluationError {
+                throw TrainingError.checkpointMismatch(path: checkpoint, detail: "\(e)")
+            }
             let m = EvaluationReport(logits: logits, labels: dataset.labels)
             if json {
                 let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys, .prettyPrinted]

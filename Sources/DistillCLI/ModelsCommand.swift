@@ -12,6 +12,11 @@ struct Models: ParsableCommand {
     @Option(help: "Input shape C,H,W for the parameter counts.") var input = "1,28,28"
     @Option var classes = 10
 
+    /// Token input for the text families, the given image shape for the others.
+    static func input(_ spec: String, images: ModelInput) -> ModelInput {
+        ModelZoo.textFamilies.contains(ModelZoo.family(of: spec)) ? .tokens(classes: images.classes) : images
+    }
+
     func run() throws {
         try reportingErrors {
             let dims = input.split(separator: ",").compactMap { Int($0) }
@@ -20,13 +25,13 @@ struct Models: ParsableCommand {
             }
             let shape = ModelInput(channels: dims[0], height: dims[1], width: dims[2], classes: classes)
             if !specs.isEmpty {
-                for spec in specs { print("\(spec)  \(try ModelZoo.make(spec, input: shape).parameterCount())") }
+                for spec in specs { print("\(spec)  \(try ModelZoo.make(spec, input: Models.input(spec, images: shape)).parameterCount())") }
                 return
             }
             print("model".padding(toLength: 24, withPad: " ", startingAt: 0) + "parameters".padding(toLength: 13, withPad: " ", startingAt: 0) + "description")
             for e in ModelZoo.entries {
                 let count: String
-                do { count = String(try ModelZoo.make(e.example, input: shape).parameterCount()) } catch { count = "n/a" }
+                do { count = String(try ModelZoo.make(e.example, input: Models.input(e.example, images: shape)).parameterCount()) } catch { count = "n/a" }
                 print(e.example.padding(toLength: 24, withPad: " ", startingAt: 0) + count.padding(toLength: 13, withPad: " ", startingAt: 0) + e.summary)
             }
         }

@@ -24,7 +24,9 @@ struct TrainingOptions: ParsableArguments {
     /// The validated training config of `model` on `data`; sets the thread count.
     func config(model: String, data: String, subset: Int? = nil) throws -> TrainingConfig {
         if let t = threads {
-            guard t >= 1 else { throw TrainingError.badValue(field: "threads", value: "\(t)", expected: "an integer ≥ 1") }
+            guard (1...Threads.maxCount).contains(t) else {
+                throw TrainingError.badValue(field: "threads", value: "\(t)", expected: "an integer in 1…\(Threads.maxCount) (8 per core of this machine)")
+            }
             Threads.set(t)
         }
         var c = TrainingConfig()

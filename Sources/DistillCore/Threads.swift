@@ -37,9 +37,13 @@ public enum Threads {
         return current
     }
 
+    /// The largest thread count accepted: 8 per core this process may run on, at least 16
+    /// (more only queues on the cores, and OpenMP fails outright at tens of thousands).
+    public static var maxCount: Int { Swift.max(8 * availableCores(), 16) }
+
     /// Sets the thread count for every later kernel call (`omp_set_num_threads`).
     public static func set(_ n: Int) {
-        ensure(n >= 1, "Threads.set: thread count must be at least 1, got \(n)")
+        ensure(n >= 1 && n <= maxCount, "Threads.set: thread count must be in 1…\(maxCount), got \(n)")
         apply(n)
         _ = configured   // the default must not overwrite this later
     }
@@ -57,8 +61,8 @@ public enum Threads {
         for name in ["DISTILL_NUM_THREADS", "OMP_NUM_THREADS"] {
             guard let raw = env[name] else { continue }
             let first = raw.split(separator: ",", omittingEmptySubsequences: false).first.map(String.init) ?? ""
-            if let n = Int(first.trimmingSpaces), n >= 1 { return n }
-            if warn { fputs("distill: ignoring \(name)=\"\(raw)\": not a positive integer\n", stderr) }
+            if let n = Int(first.trimmingSpaces), n >= 1, n <= Swift.max(8 * cores, 16) { return n }
+            if warn { fputs("distill: ignoring \(name)=\"\(raw)\": not an integer in 1…\(Swift.max(8 * cores, 16))\n", stderr) }
         }
         return Swift.max(cores, 1)
     }

@@ -26,7 +26,7 @@ extension Augmentation {
             }
             func int(_ i: Int, _ what: String, default d: Int?) throws -> Int? {
                 guard i < args.count else { return d }
-                guard let v = Int(args[i]), v >= 0 else { throw fail("\(what) must be a non-negative integer, got '\(args[i])'") }
+                guard let v = Int(args[i]), (0...65_536).contains(v) else { throw fail("\(what) must be an integer in 0…65536, got '\(args[i])'") }
                 return v
             }
             func float(_ i: Int, _ what: String, default d: Float, in range: ClosedRange<Float>) throws -> Float {

@@ -71,8 +71,10 @@ public struct Augmentation: Sendable, Equatable, CustomStringConvertible {
         let (c, h, w) = (imageShape[0], imageShape[1], imageShape[2])
         for s in steps {
             switch s {
-            case .jitter(let k) where k < 0:
-                throw DataError.invalidArgument("augmentation \(self): jitter \(k) must be non-negative")
+            case .jitter(let k) where k < 0 || k > max(h, w):
+                throw DataError.invalidArgument("augmentation \(self): jitter \(k) must be in 0…\(max(h, w)) for images of \(Shape.describe(imageShape))")
+            case .crop(let p, _) where p > max(h, w):
+                throw DataError.invalidArgument("augmentation \(self): crop padding \(p) must be at most \(max(h, w)) for images of \(Shape.describe(imageShape))")
             case .crop(let p, let size) where p < 0 || (size ?? 1) < 1:
                 throw DataError.invalidArgument("augmentation \(self): crop padding \(p) must be ≥ 0 and size \(size ?? 1) ≥ 1")
             case .flip(let p) where !(0...1).contains(p):

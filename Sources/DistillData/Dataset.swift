@@ -97,6 +97,22 @@ public struct Dataset: Sendable {
         return (subset(train, name: name + "-train"), subset(validation, name: name + "-validation"))
     }
 
+    /// Throws unless this training set can be trained on and evaluated on `test`: at least one
+    /// image, non-empty images, and the test images of the same shape and class count.
+    public func checkTrainable(against test: Dataset?) throws {
+        guard count >= 1 else { throw DataError.invalidArgument("the training set \(name) is empty (0 images): nothing to train on") }
+        guard Shape.count(imageShape) >= 1 else {
+            throw DataError.invalidArgument("the images of \(name) are \(Shape.describe(imageShape)): empty images cannot be trained on")
+        }
+        guard let test else { return }
+        guard test.imageShape == imageShape else {
+            throw DataError.invalidArgument("the training images of \(name) are \(Shape.describe(imageShape)) but the test images of \(test.name) are \(Shape.describe(test.imageShape)); both splits must have one shape")
+        }
+        guard test.classCount == classCount else {
+            throw DataError.invalidArgument("\(name) has \(classCount) classes but \(test.name) has \(test.classCount)")
+        }
+    }
+
     /// Checks that labels lie in `0 ..< classCount` (or are the unlabelled marker).
     func validated(path: String) throws -> Dataset {
         for (i, l) in labels.scalars.enumerated() where (l < 0 || l >= classCount) && l != Dataset.unlabelledMarker {

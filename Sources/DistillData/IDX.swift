@@ -83,8 +83,10 @@ public struct IDXArray {
         }
     }
 
-    /// The elements as integers (floating types are truncated toward zero).
-    public func ints() -> [Int] {
+    /// The elements as integers (floating types are truncated toward zero). Throws, naming `path`
+    /// and the first offending element, for a NaN, an infinity or a value outside ±2³¹ (which no
+    /// label or count can be).
+    public func ints(path: String = "IDX data") throws -> [Int] {
         let n = count
         if type == .uint8 {
             let src = (buffer.pointer + dataOffset).assumingMemoryBound(to: UInt8.self)
@@ -93,7 +95,15 @@ public struct IDXArray {
                 done = n
             }
         }
-        return (0..<n).map { Int(element($0)) }
+        var out = [Int](repeating: 0, count: n)
+        for i in 0..<n {
+            let v = element(i)
+            guard v.isFinite, abs(v) < 2_147_483_648 else {
+                throw DataError.malformed(path: path, field: "element \(i)", detail: "is \(v), not an integer in ±2³¹")
+            }
+            out[i] = Int(v)
+        }
+        return out
     }
 }
 
@@ -159,7 +169,7 @@ public enum IDX {
             throw DataError.badMagic(path: path, expected: "0x00000801 (labels [N])", found: hexBytes(buffer.bytes.prefix(4)))
         }
         let a = try decode(buffer, path: path, noun: "labels")
-        return IntTensor(shape: [a.count], scalars: a.ints())
+        return IntTensor(shape: [a.count], scalars: try a.ints(path: path))
     }
 
     /// The file bytes of an array: magic, big-endian dimensions, data.

@@ -231,6 +231,23 @@ public struct SafeTensors: Equatable {
 /// Crash-safe file replacement: write a temporary sibling, fsync it, rename it over the target,
 /// fsync the directory.
 public enum AtomicFile {
+    /// Removes the temporaries (`.NAME.tmp-PID-N`) that a process killed in the middle of a write
+    /// left in `directory`, when that process is gone; returns the names removed.
+    @discardableResult
+    public static func removeStaleTemporaries(in directory: String) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        var removed: [String] = []
+        for name in names where name.hasPrefix(".") {
+            guard let r = name.range(of: ".tmp-", options: .backwards) else { continue }
+            let parts = name[r.upperBound...].split(separator: "-")
+            guard parts.count == 2, let pid = Int32(parts[0]), UInt32(parts[1]) != nil, pid > 0 else { continue }
+            if pid == getpid() { continue }
+            if kill(pid, 0) == 0 || errno != ESRCH { continue }   // its writer may still be running
+            if unlink(directory + "/" + name) == 0 { removed.append(name) }
+        }
+        return removed
+    }
+
     public static func write(_ bytes: [UInt8], to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path

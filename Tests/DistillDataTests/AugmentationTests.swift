@@ -126,7 +126,7 @@ final class AugmentationTests: XCTestCase {
             }
         }
         fails("jitter:2,rotate:15", "unknown step 'rotate' (known: jitter, crop, flip, normalize, mixup)")
-        fails("jitter:-1", "non-negative integer")
+        fails("jitter:-1", "an integer in 0…65536")
         fails("jitter:1:2", "at most 1 argument")
         fails("flip:1.5", "probability")
         fails("normalize:imagenet", "unknown preset 'imagenet'")

@@ -7,7 +7,7 @@ final class ModelZooTests: XCTestCase {
         for e in ModelZoo.entries {
             let isText = e.name == "bilstm" || e.name == "transformer"
             let spec = e.example
-            let model = try ModelZoo.make(spec, input: .fashionMNIST, seed: 1)
+            let model = try ModelZoo.make(spec, input: isText ? .tokens(classes: 10) : .fashionMNIST, seed: 1)
             model.eval()
             let x = isText ? Tensor(shape: [2, 5], scalars: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) : Tensor.zeros([2, 1, 28, 28]) + 0.5
             // the deepest models are only built here: their forward pass is slow in a debug build

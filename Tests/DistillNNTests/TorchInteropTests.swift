@@ -28,8 +28,8 @@ final class TorchInteropTests: XCTestCase {
         Case(spec: "resnet8x4", input: .cifar10),
         Case(spec: "wrn-10-2", input: .fashionMNIST),
         Case(spec: "vgg8", input: .fashionMNIST),
-        Case(spec: "bilstm:vocab=50,embed=8,hidden=6,layers=2", input: ModelInput(classes: 5), tokens: 7, vocabulary: 50),
-        Case(spec: "transformer:vocab=50,dim=16,heads=2,depth=2,ff=32,maxlen=12", input: ModelInput(classes: 5), tokens: 6, vocabulary: 50),
+        Case(spec: "bilstm:vocab=50,embed=8,hidden=6,layers=2", input: .tokens(classes: 5), tokens: 7, vocabulary: 50),
+        Case(spec: "transformer:vocab=50,dim=16,heads=2,depth=2,ff=32,maxlen=12", input: .tokens(classes: 5), tokens: 6, vocabulary: 50),
     ]
 
     static let tolerance: Float = 1e-4

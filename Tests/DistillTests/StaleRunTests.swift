@@ -32,13 +32,13 @@ final class StaleRunTests: XCTestCase {
             return try runner.run()
         }
         let first = try run()
-        // rewrite the distilled student's checkpoint as an older build would have written it
+        // rewrite the distilled student's checkpoint as an older build would have written it (checksums and all)
         let sub = dir.appendingPathComponent("seed-0/student-distilled")
         let ckPath = sub.appendingPathComponent("checkpoint.safetensors").path
         let file = try SafeTensors.read(from: ckPath)
         var meta = file.metadata
         meta["result_format"] = String(ResultFormat.version - 1)
-        try SafeTensors(tensors: file.tensors, metadata: meta).write(to: ckPath)
+        try SafeTensors(tensors: file.tensors, metadata: TrainingCheckpoint.withChecksums(meta, tensors: file.tensors)).write(to: ckPath)
 
         said = []
         let second = try run()
@@ -52,7 +52,7 @@ final class StaleRunTests: XCTestCase {
 
         // a loop refuses to resume such a run outright
         meta["result_format"] = "1"
-        try SafeTensors(tensors: file.tensors, metadata: meta).write(to: ckPath)
+        try SafeTensors(tensors: file.tensors, metadata: TrainingCheckpoint.withChecksums(meta, tensors: file.tensors)).write(to: ckPath)
         var cfg = config.student.train
         cfg.seed = 0
         let loop = try TrainingLoop(config: cfg, scheme: SupervisedScheme(model: MLP(inputs: 784, hidden: [8], classes: 10, seed: 0), spec: "mlp:8", config: cfg),

@@ -1,4 +1,5 @@
 import DistillCore
+import Foundation
 
 /// One term of a distillation objective as written in an experiment: a registry method, its
 /// weight in the sum, and its options (strings, parsed by the method).
@@ -15,9 +16,12 @@ public struct MethodSpec: Codable, Equatable, Sendable {
     /// A comma-separated item without `=` continues the previous value, so lists of tap paths
     /// read naturally: `at:student=conv1,conv2,teacher=layer1,layer2`.
     public init(parsing text: String) throws {
-        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
-        let head = parts[0].split(separator: "*", maxSplits: 1).map(String.init)
-        name = head[0]
+        let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        let head = parts[0].split(separator: "*", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        name = head[0].trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty else {
+            throw DistillationError.invalidObjective("method spec '\(text)' names no method; expected NAME[*WEIGHT][:key=value,…], e.g. hinton:temperature=4,alpha=0.9")
+        }
         weight = 1
         if head.count == 2 {
             guard let w = Float(head[1]), w.isFinite, w >= 0 else {

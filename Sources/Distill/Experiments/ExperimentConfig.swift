@@ -157,10 +157,20 @@ public struct ExperimentConfig: Equatable, Sendable {
         return try parse(text, file: file, overrides: overrides, readVariants: true)
     }
 
+    /// A name usable as one path component: no separators, no `..`, no hidden or empty name.
+    static func isSafeName(_ name: String) -> Bool {
+        guard (1...100).contains(name.count), !name.hasPrefix(".") else { return false }
+        return name.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0) }
+    }
+
     static func parse(_ text: String, file: String, overrides: [String], readVariants: Bool) throws -> ExperimentConfig {
         let root: Node
         do {
-            root = try Yams.compose(yaml: text) ?? Node.mapping(Node.Mapping([]))
+            guard let composed = try Yams.compose(yaml: text) else {
+                // an empty file would silently start the full default study (hours)
+                throw ExperimentError(file: file, line: nil, "is empty (or holds only comments); an experiment file needs at least its name: and what to train")
+            }
+            root = composed
         } catch let e as YamlError {
             throw ExperimentError(file: file, line: nil, "is not valid YAML: \(e)")
         }
@@ -168,6 +178,9 @@ public struct ExperimentConfig: Equatable, Sendable {
         let r = try MapReader(doc, file: file, path: "")
         var c = ExperimentConfig()
         c.name = try r.string("name") ?? c.name
+        guard ExperimentConfig.isSafeName(c.name) else {
+            throw r.fail("name", r.mapping[Node("name")], "a name of 1 to 100 letters, digits, '.', '-' or '_', not starting with '.' (it names the run directory runs/NAME)")
+        }
         c.data = try r.string("data") ?? c.data
         do { _ = try DataSpec(c.data) } catch {
             throw ExperimentError(file: file, line: r.mapping[Node("data")]?.mark.map { $0.line }, "key 'data': \(error)")
@@ -177,6 +190,9 @@ public struct ExperimentConfig: Equatable, Sendable {
             c.seeds = s.map { UInt64($0) }
         }
         c.threads = try r.int("threads", min: 1)
+        if let t = c.threads, t > Threads.maxCount {
+            throw r.fail("threads", r.mapping[Node("threads")], "an integer in 1…\(Threads.maxCount) (8 per core of this machine)")
+        }
         if let t = try r.map("transfer") { c.transfer = try transfer(t) }
         if let t = try r.map("teacher") { c.teacher = try teacher(t, data: c.data) }
         if let s = try r.map("student") { c.student = try student(s, data: c.data) }
@@ -230,8 +246,8 @@ public struct ExperimentConfig: Equatable, Sendable {
                 throw ExperimentError(file: file, line: v.mark.map { $0.line }, "'variants' must map variant names to lists of key.path=value overrides")
             }
             for (k, value) in m {
-                guard let name = k.string, !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
-                    throw ExperimentError(file: file, line: k.mark.map { $0.line }, "variant names are letters, digits, '-', '_' or '.'")
+                guard let name = k.string, ExperimentConfig.isSafeName(name) else {
+                    throw ExperimentError(file: file, line: k.mark.map { $0.line }, "variant names are 1 to 100 letters, digits, '-', '_' or '.', not starting with '.'")
                 }
                 var list: [String] = [], x: Double? = nil
                 switch value {

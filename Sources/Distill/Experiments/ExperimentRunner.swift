@@ -72,6 +72,7 @@ public final class ExperimentRunner {
         var train = try spec.load(.train)
         let fullTest = try spec.load(.test)
         let test = config.testSubset.map { fullTest.first(min($0, fullTest.count)) } ?? fullTest
+        try train.checkTrainable(against: test)
         var truth: [Int]? = nil, realised: Double? = nil
         if let noise = config.labelNoise {
             guard noise.clean <= train.count else {
@@ -98,6 +99,9 @@ public final class ExperimentRunner {
             guard held < train.count / 2 else { throw TrainingError.badValue(field: "bias_adjust.held_out", value: "\(held)", expected: "less than half the training set") }
             let kept = train.subset(Array(0..<(train.count - held)))
             s.transfer = kept.dropping(classes: cls)
+            guard s.transfer.count > 0 else {
+                throw TrainingError.badValue(field: "transfer.classes", value: "\(cls)", expected: "classes to drop that leave some of the \(train.classCount) classes (the transfer set would be empty)")
+            }
             s.baselineTrain = s.transfer
             if held > 0 { s.validation = train.subset(Array((train.count - held)..<train.count)) }
         case .unlabelled(let n):

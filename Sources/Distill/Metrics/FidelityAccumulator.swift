@@ -95,6 +95,9 @@ struct CalibrationTally {
     let bins: Int
     var labelled = 0, correct = 0
     var nllSum = 0.0
+    /// Rows whose confidence was NaN or infinite: every metric is then NaN, never a number
+    /// computed from the other rows (and never a trap in the binning).
+    var nonFinite = 0
     var binCorrect: [Double], binConfidence: [Double]
 
     init(bins: Int) {
@@ -106,15 +109,17 @@ struct CalibrationTally {
         labelled += 1
         if isCorrect { correct += 1 }
         nllSum -= lp
+        guard confidence.isFinite else { nonFinite += 1; return }
         let b = Swift.min(Swift.max(Int((confidence * Double(bins)).rounded(.up)) - 1, 0), bins - 1)
         binCorrect[b] += isCorrect ? 1 : 0
         binConfidence[b] += confidence
     }
 
-    var accuracy: Double? { labelled > 0 ? Double(correct) / Double(labelled) : nil }
+    var accuracy: Double? { labelled > 0 ? (nonFinite > 0 ? .nan : Double(correct) / Double(labelled)) : nil }
     var negativeLogLikelihood: Double? { labelled > 0 ? nllSum / Double(labelled) : nil }
     var expectedCalibrationError: Double? {
         guard labelled > 0 else { return nil }
+        guard nonFinite == 0 else { return .nan }
         var gap = 0.0
         for b in 0..<bins { gap += Swift.abs(binCorrect[b] - binConfidence[b]) }
         return gap / Double(labelled)

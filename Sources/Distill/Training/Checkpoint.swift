@@ -6,9 +6,13 @@ import Foundation
 /// parameters and buffers under `MEMBER.`, optimizer state under `optimizer.[GROUP.]`, the
 /// scheme's own state under `extra.`, and in the metadata the counters, the epoch's running sums,
 /// every random generator's state, the result format and the config. Written atomically, so a
-/// killed run keeps its previous checkpoint.
+/// killed run keeps its previous checkpoint. Format 3 adds checksums (XXH64): one per tensor in
+/// `checksum.tensors`, and `checksum.metadata` over every other metadata entry, so a flipped bit
+/// in a weight or a changed digit of a counter is refused on resume, naming the tensor or field.
 public struct TrainingCheckpoint {
-    public static let format = "swift-distill-checkpoint-2"
+    public static let format = "swift-distill-checkpoint-3"
+    /// Format 2 (before checksums) is still read, without the check.
+    static let uncheckedFormat = "swift-distill-checkpoint-2"
 
     /// Completed epochs and the next batch index within the current epoch.
     public var epoch: Int
@@ -38,7 +42,50 @@ public struct TrainingCheckpoint {
             "seconds": String(seconds), "config": configJSON, "random": randomJSON,
             "history": String(decoding: try ResultJSON.encoder().encode(history), as: UTF8.self),
         ]
-        try SafeTensors(tensors: tensors, metadata: meta).write(to: path)
+        try SafeTensors(tensors: tensors, metadata: TrainingCheckpoint.withChecksums(meta, tensors: tensors)).write(to: path)
+    }
+
+    /// XXH64 of a tensor's float32 data (the bytes the file holds, little-endian).
+    static func checksum(_ t: Tensor) -> String {
+        Checksum.hex(t.withUnsafeBufferPointer { Checksum.xxh64(UnsafeRawBufferPointer($0)) })
+    }
+
+    /// XXH64 of the metadata entries other than `checksum.metadata`, in key order.
+    static func metadataChecksum(_ meta: [String: String]) -> String {
+        var bytes: [UInt8] = []
+        for k in meta.keys.sorted() where k != "checksum.metadata" {
+            bytes += Array(k.utf8); bytes.append(0); bytes += Array(meta[k]!.utf8); bytes.append(0)
+        }
+        return Checksum.hex(Checksum.xxh64(bytes))
+    }
+
+    /// `meta` with the checksums of `tensors` and of itself added (what `write` stores).
+    public static func withChecksums(_ meta: [String: String], tensors: [String: Tensor]) throws -> [String: String] {
+        var m = meta
+        let sums = tensors.mapValues(checksum)
+        m["checksum.tensors"] = String(decoding: try JSONSerialization.data(withJSONObject: sums, options: [.sortedKeys]), as: UTF8.self)
+        m["checksum.metadata"] = metadataChecksum(m)
+        return m
+    }
+
+    /// Throws, naming the file and the tensor or field, unless every checksum matches.
+    static func verifyChecksums(_ file: SafeTensors, path: String) throws {
+        let m = file.metadata
+        guard let stored = m["checksum.metadata"], let table = m["checksum.tensors"] else {
+            throw TrainingError.checkpointMismatch(path: path, detail: "has no checksums (checksum.metadata, checksum.tensors); it is damaged or was not written by swift-distill")
+        }
+        guard stored == metadataChecksum(m) else {
+            throw TrainingError.checkpointMismatch(path: path, detail: "its metadata (counters, config, random state) does not match its checksum: the file is corrupted; resume from another checkpoint or start again")
+        }
+        guard let sums = try? JSONSerialization.jsonObject(with: Data(table.utf8)) as? [String: String] else {
+            throw TrainingError.checkpointMismatch(path: path, detail: "metadata field 'checksum.tensors' is not a JSON object of checksums")
+        }
+        guard Set(sums.keys) == Set(file.tensors.keys), file.intTensors.isEmpty else {
+            throw TrainingError.checkpointMismatch(path: path, detail: "holds other tensors than its checksums list: the file is corrupted")
+        }
+        for name in file.tensors.keys.sorted() where checksum(file.tensors[name]!) != sums[name] {
+            throw TrainingError.checkpointMismatch(path: path, detail: "tensor '\(name)' does not match its checksum: the file is corrupted; resume from another checkpoint or start again")
+        }
     }
 
     public static func read(from path: String) throws -> TrainingCheckpoint {
@@ -50,7 +97,8 @@ public struct TrainingCheckpoint {
             }
             return v
         }
-        guard m["format"] == format else {
+        if m["format"] == format { try verifyChecksums(file, path: path) }
+        guard m["format"] == format || m["format"] == uncheckedFormat else {
             if m["format"] == "swift-distill-checkpoint-1" {
                 throw TrainingError.staleRun(path: URL(fileURLWithPath: path).deletingLastPathComponent().path, found: 1, expected: ResultFormat.version)
             }

@@ -69,6 +69,7 @@ public final class TrainingLoop {
 
     public init(config: TrainingConfig, scheme: TrainingScheme, train: Dataset, test: Dataset?, runDirectory: URL) throws {
         try config.validate()
+        try train.checkTrainable(against: test)
         let names = scheme.members.map(\.name)
         guard Set(names).count == names.count, !names.contains(where: { $0.isEmpty || $0.contains(".") }) else {
             throw TrainingError.badValue(field: "scheme.members", value: names.joined(separator: ", "), expected: "distinct names without '.'")
@@ -163,6 +164,7 @@ public final class TrainingLoop {
     public func run(resume: Bool = false) throws -> [EpochRecord] {
         let fm = FileManager.default
         try fm.createDirectory(at: runDirectory, withIntermediateDirectories: true)
+        AtomicFile.removeStaleTemporaries(in: runDirectory.path)   // what a kill in the middle of a write left
         let augmentation = config.augmentation.isEmpty ? nil : try Augmentation.parse(config.augmentation)
         let evalTransform = Evaluation.evaluationTransform(of: augmentation)
         let loader = try DataLoader(dataset: train, batchSize: config.batchSize, shuffle: true, seed: config.seed,
@@ -201,6 +203,12 @@ public final class TrainingLoop {
         var lastCheckpoint: String? = hasCheckpoint ? checkpointPath : nil
 
         func saveCheckpoint(epoch e: Int, batch b: Int) throws {
+            // a checkpoint never holds diverged weights: resume starts from the last good one
+            for m in scheme.members {
+                for (path, p) in m.module.namedParameters() where !p.value.scalars.allSatisfy(\.isFinite) {
+                    throw TrainingError.nonFiniteWeights(epoch: e, parameter: "\(m.name).\(path)", checkpoint: lastCheckpoint)
+                }
+            }
             var tensors: [String: Tensor] = [:]
             for m in scheme.members { for (k, v) in m.module.stateDict() { tensors["\(m.name).\(k)"] = v } }
             for g in scheme.groups { for (k, v) in g.optimizer.stateDict() { tensors["\(groupPrefix(g)).\(k)"] = v } }
@@ -238,6 +246,7 @@ public final class TrainingLoop {
             var record = EpochRecord(epoch: epoch, trainLoss: sums.meanLoss, trainAccuracy: sums.accuracy,
                                      testAccuracy: .nan, testNLL: .nan, learningRate: lr, seconds: 0)
             record.terms = sums.termMeans
+            do {
             if evaluates, let test {
                 let logits = try Evaluation.logits(of: evaluated, on: test, transform: evalTransform)
                 let m = ClassificationSummary(logits: logits, labels: test.labels)
@@ -253,6 +262,9 @@ public final class TrainingLoop {
                 }
             }
             record.scheme = extra.isEmpty ? nil : extra
+            } catch let e as EvaluationError {
+                throw TrainingError.nonFiniteOutputs(epoch: epoch, detail: "\(e)", checkpoint: lastCheckpoint)
+            }
             epoch += 1
             batchIndex = 0
             sums = RunningSums()

@@ -4,6 +4,8 @@ import DistillCore
 public enum ModelError: Error, CustomStringConvertible, Equatable {
     case unknownModel(String, known: [String])
     case badOption(model: String, option: String, detail: String)
+    /// A spec whose model exceeds `ModelLimits` (the detail gives its size and the limit).
+    case tooLarge(model: String, detail: String)
 
     public var description: String {
         switch self {
@@ -11,16 +13,23 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
             return "unknown model '\(name)'; known models: \(known.joined(separator: ", "))"
         case let .badOption(model, option, detail):
             return "model '\(model)': option '\(option)' \(detail)"
+        case let .tooLarge(model, detail):
+            return "model '\(model)' \(detail)"
         }
     }
 }
 
-/// What a model is built for: input shape [C, H, W] (or [T] token ids) and class count.
+/// What a model is built for: images [C, H, W] or token ids [T], and the class count.
 public struct ModelInput: Equatable, Sendable {
+    /// Images (every data set the tool reads today) or sequences of token ids (text models).
+    public enum Modality: String, Sendable { case images, tokens }
     public var channels: Int, height: Int, width: Int, classes: Int
-    public init(channels: Int = 1, height: Int = 28, width: Int = 28, classes: Int = 10) {
-        self.channels = channels; self.height = height; self.width = width; self.classes = classes
+    public var modality: Modality
+    public init(channels: Int = 1, height: Int = 28, width: Int = 28, classes: Int = 10, modality: Modality = .images) {
+        self.channels = channels; self.height = height; self.width = width; self.classes = classes; self.modality = modality
     }
+    /// Token ids, for the text models (`bilstm`, `transformer`).
+    public static func tokens(classes: Int) -> ModelInput { ModelInput(classes: classes, modality: .tokens) }
     public static let fashionMNIST = ModelInput()
     public static let cifar10 = ModelInput(channels: 3, height: 32, width: 32, classes: 10)
 }
@@ -58,14 +67,31 @@ public enum ModelZoo {
         Entry(name: "transformer", example: "transformer:vocab=1000", summary: "Transformer encoder classifier; options vocab, dim, heads, depth, ff, maxlen, dropout"),
     ]
 
+    /// The families that read token ids rather than images.
+    public static let textFamilies = ["bilstm", "transformer"]
+
+    /// The family of a spec (`mlp` for `mlp:800x800,dropout=0.5`), "" when it does not parse.
+    public static func family(of spec: String) -> String { (try? Spec(spec))?.family ?? "" }
+
     /// Builds the model named by `spec` for `input`, initialised from `seed`.
     public static func make(_ spec: String, input: ModelInput = .fashionMNIST, seed: UInt64 = 0) throws -> Module {
         let parsed = try Spec(spec)
         let name = parsed.family
         let known = entries.map(\.example)
+        for (what, v) in [("channels", input.channels), ("height", input.height), ("width", input.width), ("classes", input.classes)]
+        where !(1...ModelLimits.maxDimension).contains(v) {
+            throw ModelError.badOption(model: spec, option: "input", detail: "needs input \(what) in 1…\(ModelLimits.maxDimension), got \(v)")
+        }
+        let pixels = input.channels * input.height * input.width   // each ≤ 2^20: no overflow in Int64
+        if textFamilies.contains(name) != (input.modality == .tokens) {
+            throw ModelError.badOption(model: spec, option: "input", detail: input.modality == .images
+                ? "is a text model (token ids [T]); the data are images \(input.channels)×\(input.height)×\(input.width)"
+                : "is an image model; the data are token ids")
+        }
         switch name {
         case "mlp":
             let hidden = try parsed.widths(default: [1200, 1200])
+            try ModelLimits.check(spec, parameters: ModelLimits.sumOfProducts(layers([pixels] + hidden + [input.classes])))
             let model = MLP(inputs: input.channels * input.height * input.width, hidden: hidden, classes: input.classes,
                             dropout: try parsed.float("dropout", default: 0, range: 0..<1),
                             inputDropout: try parsed.float("input_dropout", default: 0, range: 0..<1), seed: seed)
@@ -73,11 +99,11 @@ public enum ModelZoo {
             return model
         case "one":
             let hidden = try parsed.widths(default: [800, 800])
-            let branches = try parsed.int("branches", default: 3), trunk = try parsed.int("trunk", default: 1)
-            guard branches >= 2, branches <= 16 else { throw ModelError.badOption(model: spec, option: "branches", detail: "must be 2…16, got \(branches)") }
-            guard trunk >= 1, trunk <= hidden.count else {
-                throw ModelError.badOption(model: spec, option: "trunk", detail: "must be 1…\(hidden.count) (the shared hidden layers), got \(trunk)")
-            }
+            let branches = try parsed.int("branches", default: 3, range: 2...16), trunk = try parsed.int("trunk", default: 1, range: 1...max(hidden.count, 1))
+            let widths = [pixels] + hidden + [input.classes]
+            let shared = layers(Array(widths[...trunk])), branch = layers(Array(widths[trunk...]))
+            try ModelLimits.check(spec, parameters: ModelLimits.sumOfProducts(shared + Array(repeating: branch, count: branches).flatMap { $0 }
+                                                                                + [[widths[trunk] + 1, branches]]))
             let model = OneNetwork(inputs: input.channels * input.height * input.width, hidden: hidden, classes: input.classes, branches: branches,
                                    trunk: trunk, dropout: try parsed.float("dropout", default: 0, range: 0..<1), seed: seed)
             try parsed.finish(["branches", "trunk", "dropout"])
@@ -90,12 +116,15 @@ public enum ModelZoo {
             return LeNet5(channels: input.channels, height: input.height, width: input.width, classes: input.classes, seed: seed)
         case "cnn":
             let widths = try parsed.widths(default: [32, 64, 128])
-            let hidden = try parsed.int("fc", default: 256)
-            let bn = try parsed.int("bn", default: 0) == 1
+            let hidden = try parsed.int("fc", default: 256, range: 1...ModelLimits.maxDimension)
+            let bn = try parsed.int("bn", default: 0, range: 0...1) == 1
             try parsed.finish(["fc", "bn"])
-            guard input.height >> widths.count > 0, input.width >> widths.count > 0 else {
+            guard widths.count < 32, input.height >> widths.count > 0, input.width >> widths.count > 0 else {
                 throw ModelError.badOption(model: spec, option: "widths", detail: "has \(widths.count) pooling stages, too many for \(input.height)×\(input.width) images")
             }
+            let flat = widths.last! * (input.height >> widths.count) * (input.width >> widths.count)
+            let convs = zip([input.channels] + widths, widths).map { [9 * $0.0 + 1, $0.1] }
+            try ModelLimits.check(spec, parameters: ModelLimits.sumOfProducts(convs + [[flat + 1, hidden], [hidden + 1, input.classes]]))
             return ConvNet(channels: input.channels, height: input.height, width: input.width, widths: widths, hidden: hidden,
                            classes: input.classes, batchNorm: bn, seed: seed)
         case "vgg8", "vgg11", "vgg13":
@@ -106,17 +135,28 @@ public enum ModelZoo {
             return VGG(depth: Int(name.dropFirst(3))!, channels: input.channels, height: input.height, width: input.width,
                        classes: input.classes, seed: seed)
         case "bilstm":
-            let vocab = try parsed.int("vocab", default: 1000)
-            let m = BiLSTMClassifier(vocabulary: vocab, embedDim: try parsed.int("embed", default: 64), hidden: try parsed.int("hidden", default: 64),
-                                     layers: try parsed.int("layers", default: 1), classes: input.classes, seed: seed)
+            let vocab = try parsed.int("vocab", default: 1000, range: 1...ModelLimits.maxDimension)
+            let embed = try parsed.int("embed", default: 64, range: 1...ModelLimits.maxDimension)
+            let hidden = try parsed.int("hidden", default: 64, range: 1...ModelLimits.maxDimension)
+            let depth = try parsed.int("layers", default: 1, range: 1...ModelLimits.maxRepeats)
+            try ModelLimits.check(spec, parameters: ModelLimits.sumOfProducts([[vocab, embed], [8, hidden, embed + hidden + 2],
+                                                                              [depth - 1, 8, hidden, 3 * hidden + 2], [2 * hidden + 1, input.classes]]))
+            let m = BiLSTMClassifier(vocabulary: vocab, embedDim: embed, hidden: hidden, layers: depth, classes: input.classes, seed: seed)
             try parsed.finish(["vocab", "embed", "hidden", "layers"])
             return m
         case "transformer":
-            let dim = try parsed.int("dim", default: 64), heads = try parsed.int("heads", default: 4)
+            let dim = try parsed.int("dim", default: 64, range: 1...ModelLimits.maxDimension)
+            let heads = try parsed.int("heads", default: 4, range: 1...ModelLimits.maxRepeats)
             guard dim % heads == 0 else { throw ModelError.badOption(model: spec, option: "heads", detail: "must divide dim \(dim)") }
-            let m = TransformerClassifier(vocabulary: try parsed.int("vocab", default: 1000), dModel: dim, heads: heads,
-                                          depth: try parsed.int("depth", default: 2), feedforward: try parsed.int("ff", default: 128),
-                                          maxLength: try parsed.int("maxlen", default: 256),
+            let vocab = try parsed.int("vocab", default: 1000, range: 1...ModelLimits.maxDimension)
+            let depth = try parsed.int("depth", default: 2, range: 1...ModelLimits.maxRepeats)
+            let ff = try parsed.int("ff", default: 128, range: 1...ModelLimits.maxDimension)
+            let maxlen = try parsed.int("maxlen", default: 256, range: 1...ModelLimits.maxDimension)
+            try ModelLimits.check(spec, parameters: ModelLimits.sumOfProducts([[vocab + maxlen, dim], [depth, 4 * dim + 4, dim],
+                                                                              [depth, 2 * dim * ff + ff + 5 * dim], [dim + 1, input.classes]]))
+            let m = TransformerClassifier(vocabulary: vocab, dModel: dim, heads: heads,
+                                          depth: depth, feedforward: ff,
+                                          maxLength: maxlen,
                                           dropout: try parsed.float("dropout", default: 0.1, range: 0..<1), classes: input.classes, seed: seed)
             try parsed.finish(["vocab", "dim", "heads", "depth", "ff", "maxlen", "dropout"])
             return m
@@ -132,15 +172,20 @@ public enum ModelZoo {
             }
             if name.hasPrefix("wrn-") {
                 let parts = name.split(separator: "-")
-                if parts.count == 3, let d = Int(parts[1]), let w = Int(parts[2]), (d - 4) % 6 == 0, d >= 10, w >= 1 {
+                if parts.count == 3, let d = Int(parts[1]), let w = Int(parts[2]), (d - 4) % 6 == 0, d >= 10, d <= 1000, w >= 1, w <= 64 {
                     let drop = try parsed.float("dropout", default: 0, range: 0..<1)
                     try parsed.finish(["dropout"])
                     return WideResNet(depth: d, widen: w, dropRate: drop, channels: input.channels, classes: input.classes, seed: seed)
                 }
-                throw ModelError.badOption(model: spec, option: "depth/width", detail: "must be wrn-D-W with D = 6n + 4 ≥ 10 and W ≥ 1")
+                throw ModelError.badOption(model: spec, option: "depth/width", detail: "must be wrn-D-W with D = 6n + 4 in 10…1000 and W in 1…64")
             }
             throw ModelError.unknownModel(spec, known: known)
         }
+    }
+
+    /// [in + 1, out] for every linear layer of a chain of widths (weights and bias).
+    static func layers(_ widths: [Int]) -> [[Int]] {
+        zip(widths, widths.dropFirst()).map { [$0.0 + 1, $0.1] }
     }
 
     /// A parsed `family[:args][,key=value]*` spec that tracks which options were read.
@@ -153,7 +198,10 @@ public enum ModelZoo {
         init(_ raw: String) throws {
             self.raw = raw
             let parts = raw.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            let head = parts[0].split(separator: ":", maxSplits: 1).map(String.init)
+            let head = parts[0].split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            if head.count > 1, head[1].isEmpty {
+                throw ModelError.badOption(model: raw, option: ":", detail: "is followed by nothing; give the arguments (e.g. mlp:800x800) or drop the ':'")
+            }
             family = head.first?.lowercased() ?? ""
             var arg = head.count > 1 ? head[1] : nil
             var opts: [String: String] = [:]
@@ -171,16 +219,18 @@ public enum ModelZoo {
 
         func widths(default d: [Int]) throws -> [Int] {
             guard let a = argument else { return d }
-            let ws = a.split(separator: "x").map { Int($0) }
-            guard !ws.isEmpty, ws.allSatisfy({ ($0 ?? 0) > 0 }) else {
-                throw ModelError.badOption(model: raw, option: a, detail: "is not a list of positive widths like 1200x1200")
+            let ws = a.split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+            guard !ws.isEmpty, ws.count <= ModelLimits.maxRepeats, ws.allSatisfy({ (1...ModelLimits.maxDimension).contains($0 ?? 0) }) else {
+                throw ModelError.badOption(model: raw, option: a, detail: "is not a list of widths in 1…\(ModelLimits.maxDimension) like 1200x1200")
             }
             return ws.map { $0! }
         }
 
-        func int(_ key: String, default d: Int) throws -> Int {
+        func int(_ key: String, default d: Int, range: ClosedRange<Int>) throws -> Int {
             guard let v = options[key] else { return d }
-            guard let i = Int(v), i >= 0 else { throw ModelError.badOption(model: raw, option: key, detail: "expects a non-negative integer, got '\(v)'") }
+            guard let i = Int(v), range.contains(i) else {
+                throw ModelError.badOption(model: raw, option: key, detail: "expects an integer in \(range.lowerBound)…\(range.upperBound), got '\(v)'")
+            }
             return i
         }
 
