@@ -162,14 +162,20 @@ public enum Zlib {
     /// Inflates a whole gzip file (all members), growing the output as needed.
     /// The size recorded in the trailer is only a capacity hint, capped by the deflate ratio limit
     /// (1032:1) and 1 GiB; the buffer grows if the stream really is larger.
-    static func gunzip(_ input: ByteBuffer, path: String) throws -> ByteBuffer {
+    /// Inflates a gzip file. `stopAfter`: return the first that many bytes only (to read a header).
+    /// `limit`: throw as soon as the output exceeds it (what the header inside promises), so a
+    /// gzip bomb costs no more memory or time than the data it claims to hold.
+    static func gunzip(_ input: ByteBuffer, path: String, stopAfter: Int? = nil, limit: Int? = nil) throws -> ByteBuffer {
         var hint = input.count * 4
         if input.count >= 18 {
             var isize = 0
             for i in 0..<4 { isize |= Int(input[input.count - 4 + i]) << (8 * i) }
             hint = max(hint, min(isize, input.count * 1032, 1 << 30))
         }
-        return try inflate(input.bytes, windowBits: 15 + 16, capacityHint: hint, exactSize: nil, path: path, what: "gzip stream")
+        if let s = stopAfter { hint = min(hint, s) }
+        if let l = limit { hint = min(hint, l &+ 1) }
+        return try inflate(input.bytes, windowBits: 15 + 16, capacityHint: hint, exactSize: nil, path: path, what: "gzip stream",
+                           stopAfter: stopAfter, limit: limit)
     }
 
     /// Inflates a raw deflate stream (zip method 8) that must decode to exactly `size` bytes.
@@ -178,7 +184,7 @@ public enum Zlib {
     }
 
     private static func inflate(_ input: UnsafeRawBufferPointer, windowBits: Int32, capacityHint: Int,
-                                exactSize: Int?, path: String, what: String) throws -> ByteBuffer {
+                                exactSize: Int?, path: String, what: String, stopAfter: Int? = nil, limit: Int? = nil) throws -> ByteBuffer {
         var strm = z_stream()
         guard inflateInit2_(&strm, windowBits, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw DataError.compression(path: path, detail: "\(what): zlib inflateInit failed")
@@ -196,6 +202,8 @@ public enum Zlib {
                     throw DataError.compression(path: path, detail: "\(what) inflates to more than the \(exact) bytes its header records")
                 }
                 capacity *= 2
+                if let l = limit { capacity = min(capacity, l + 1) }
+                if let s = stopAfter { capacity = min(capacity, s) }
                 out = realloc(out, capacity)!
             }
             let inChunk = min(input.count - consumed, Int(UInt32.max >> 1))
@@ -207,6 +215,11 @@ public enum Zlib {
             let rc = CZlib.inflate(&strm, Z_NO_FLUSH)
             consumed += inChunk - Int(strm.avail_in)
             produced += outChunk - Int(strm.avail_out)
+            if let s = stopAfter, produced >= s { return ByteBuffer(taking: out, count: s) }
+            if let l = limit, produced > l {
+                free(out)
+                throw DataError.compression(path: path, detail: "\(what) inflates to more than the \(l) bytes its header promises (stopped there)")
+            }
             if rc == Z_STREAM_END {
                 // gzip files may hold several members back to back.
                 if windowBits > 15, consumed + 2 <= input.count,

@@ -113,9 +113,31 @@ public enum IDX {
     /// Throws `DataError` naming the path for a missing file, a bad magic number, an unknown
     /// element type, or a data section shorter or longer than the header's shape needs.
     public static func read(_ path: String) throws -> IDXArray {
-        var buffer = try FileIO.read(path)
-        if buffer.startsWithGzipMagic { buffer = try Zlib.gunzip(buffer, path: path) }
-        return try decode(buffer, path: path)
+        try decode(try inflated(try FileIO.read(path), path: path), path: path)
+    }
+
+    /// The IDX bytes of a file: itself, or its gzip stream inflated no further than the size its
+    /// IDX header (read first, from the stream's first kilobyte) promises.
+    static func inflated(_ buffer: ByteBuffer, path: String) throws -> ByteBuffer {
+        guard buffer.startsWithGzipMagic else { return buffer }
+        let headerMost = 4 + 4 * 255
+        let head = try Zlib.gunzip(buffer, path: path, stopAfter: headerMost)
+        guard head.count >= 4, head[0] == 0, head[1] == 0, let type = IDXType(rawValue: head[2]) else {
+            return head   // decode names what is wrong with it
+        }
+        let rank = Int(head[3])
+        guard head.count >= 4 + 4 * rank else { return head }
+        var size = type.size
+        for d in 0..<rank {
+            var dim = 0
+            for k in 0..<4 { dim = dim << 8 | Int(head[4 + 4 * d + k]) }
+            let (m, o) = size.multipliedReportingOverflow(by: dim)
+            guard !o else { throw DataError.malformed(path: path, field: "shape", detail: "dimensions overflow") }
+            size = m
+        }
+        let (total, o) = size.addingReportingOverflow(4 + 4 * rank)
+        guard !o else { throw DataError.malformed(path: path, field: "shape", detail: "dimensions overflow") }
+        return try Zlib.gunzip(buffer, path: path, limit: total)
     }
 
     static func decode(_ buffer: ByteBuffer, path: String, noun: String = "items") throws -> IDXArray {
@@ -153,7 +175,7 @@ public enum IDX {
     /// [0, 1] (pixel / 255). A float32 image file (`0x00000D03`) is read unscaled.
     public static func readImages(_ path: String) throws -> Tensor {
         var buffer = try FileIO.read(path)
-        if buffer.startsWithGzipMagic { buffer = try Zlib.gunzip(buffer, path: path) }
+        buffer = try inflated(buffer, path: path)
         if buffer.count >= 4 && buffer[0] == 0 && buffer[1] == 0 && !(buffer[3] == 3 && (buffer[2] == 0x08 || buffer[2] == 0x0D)) {
             throw DataError.badMagic(path: path, expected: "0x00000803 (uint8 images [N, H, W])", found: hexBytes(buffer.bytes.prefix(4)))
         }
@@ -164,7 +186,7 @@ public enum IDX {
     /// Reads a label file (magic `0x00000801`: [N] uint8) as an [N] integer tensor.
     public static func readLabels(_ path: String) throws -> IntTensor {
         var buffer = try FileIO.read(path)
-        if buffer.startsWithGzipMagic { buffer = try Zlib.gunzip(buffer, path: path) }
+        buffer = try inflated(buffer, path: path)
         if buffer.count >= 4 && buffer[0] == 0 && buffer[1] == 0 && buffer[3] != 1 {
             throw DataError.badMagic(path: path, expected: "0x00000801 (labels [N])", found: hexBytes(buffer.bytes.prefix(4)))
         }

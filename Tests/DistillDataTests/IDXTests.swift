@@ -50,6 +50,14 @@ final class IDXTests: TempDirTestCase {
         assertDataError([extra, "2 labels", "holds 3 bytes"]) { _ = try IDX.readLabels(extra) }
     }
 
+    func testAGzipBombStopsWhereItsHeaderSaysTheDataEnds() throws {
+        // 10 images of 28×28 promised (7,856 bytes), 64 MiB of zeros behind them: about 64 KB compressed
+        let bomb = Zlib.gzip(idxHeader(type: 8, dims: [10, 28, 28]) + [UInt8](repeating: 0, count: 64 << 20))
+        XCTAssertLessThan(bomb.count, 200_000)
+        let p = try writeBytes(Array(bomb), "bomb-images-idx3-ubyte.gz")
+        assertDataError([p, "more than the 7856 bytes its header promises"]) { _ = try IDX.readImages(p) }
+    }
+
     func testHugeDimensionsDoNotOverflowOrCrash() throws {
         let p = try writeBytes(idxHeader(type: 0x0E, dims: [0xFFFF_FFFF, 0xFFFF_FFFF, 0xFFFF_FFFF]) + [1, 2, 3], "huge")
         assertDataError([p]) { _ = try IDX.read(p) }
