@@ -7,7 +7,7 @@ RELEASE := -c release -Xswiftc -target-cpu -Xswiftc $(CPU)
 DEB_PACKAGES := libdnnl-dev zlib1g-dev python3-torch python3-numpy dataset-fashion-mnist libopenblas0-openmp
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: setup build release test run bench bench-schemes bench-checkpoint studies studies-short clean
+.PHONY: setup build release test run bench bench-schemes bench-checkpoint fuzz fuzz-ci studies studies-short clean
 
 ## Installs the Debian packages the build and the tests need, when any is missing.
 setup:
@@ -56,6 +56,15 @@ bench-schemes: setup
 bench-checkpoint: setup
 	swift build $(RELEASE) --product CheckpointBench
 	.build/release/CheckpointBench --rounds 9
+
+## Every fuzz target under libFuzzer and AddressSanitizer for FUZZ_SECONDS each (reproducers in
+## Fuzz/reproducers/); `make fuzz-ci`: a few seconds each, as .ci/run does.
+FUZZ_SECONDS ?= 600
+fuzz: setup
+	Fuzz/run.sh $(FUZZ_SECONDS)
+
+fuzz-ci: setup
+	Fuzz/run.sh 3
 
 clean:
 	rm -rf .build

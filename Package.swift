@@ -1,5 +1,6 @@
 // swift-tools-version: 6.1
 import PackageDescription
+import Foundation
 
 let package = Package(
     name: "swift-distill",
@@ -29,15 +30,24 @@ let package = Package(
         .executableTarget(name: "DistillBench", dependencies: ["DistillCore", "DistillNN"], path: "Benchmarks/DistillBench"),
         .executableTarget(name: "SchemeBench", dependencies: ["Distill"], path: "Benchmarks/SchemeBench"),
         .executableTarget(name: "CheckpointBench", dependencies: ["Distill"], path: "Benchmarks/CheckpointBench"),
+        .target(name: "DistillFuzz", dependencies: ["DistillCore", "DistillNN", "DistillData", "Distill"]),
         .executableTarget(name: "OptimizerBench", dependencies: ["DistillCore", "DistillNN"], path: "Benchmarks/OptimizerBench"),
         .executableTarget(name: "ConvProbe", dependencies: ["DistillCore"], path: "Benchmarks/ConvProbe", exclude: ["conv_probe.py"]),
         // Assertions shared by the test targets (compiled only for the tests).
         .target(name: "DistillTestSupport", dependencies: ["DistillCore"], path: "Tests/DistillTestSupport"),
         .testTarget(name: "DistillCoreTests", dependencies: ["DistillCore", "DistillTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DistillDataTests", dependencies: ["DistillData"]),
-        .testTarget(name: "DistillTests", dependencies: ["Distill", "DistillTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DistillTests", dependencies: ["Distill", "DistillFuzz", "DistillTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DistillCLITests", dependencies: ["DistillCLI"]),
         .testTarget(name: "DistillNNTests", dependencies: ["DistillNN", "DistillData", "DistillTestSupport"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )
+
+// Fuzz executables for libFuzzer, only when asked (`make fuzz` sets DISTILL_FUZZ=1 and builds them
+// with -sanitize=fuzzer,address -parse-as-library in .build-fuzz): one per target of DistillFuzz.
+if ProcessInfo.processInfo.environment["DISTILL_FUZZ"] != nil {
+    for name in ["idx", "cifar", "npy", "npz", "safetensors", "experiment", "model-spec", "method-spec", "augmentation", "schedule"] {
+        package.targets.append(.executableTarget(name: "fuzz-\(name)", dependencies: ["DistillFuzz"], path: "Fuzz/targets/\(name)"))
+    }
+}

@@ -65,16 +65,22 @@ public struct Augmentation: Sendable, Equatable, CustomStringConvertible {
         }.joined(separator: ",")
     }
 
-    /// Throws unless every step fits images of shape [C, H, W].
-    public func validate(imageShape: [Int]) throws {
+    /// Throws unless every step fits images of shape [C, H, W] (each step the images the steps
+    /// before it made); returns the shape of the augmented images.
+    @discardableResult
+    public func validate(imageShape: [Int]) throws -> [Int] {
         guard imageShape.count == 3 else { throw DataError.invalidArgument("augmentation \(self): images must be [C, H, W], got \(Shape.describe(imageShape))") }
-        let (c, h, w) = (imageShape[0], imageShape[1], imageShape[2])
+        // each step sees the images the steps before it made (a crop changes their size)
+        let c = imageShape[0]
+        var (h, w) = (imageShape[1], imageShape[2])
         for s in steps {
+            defer { if case .crop(_, let size?) = s { (h, w) = (size, size) } }
+            let shape = [c, h, w]
             switch s {
             case .jitter(let k) where k < 0 || k > max(h, w):
-                throw DataError.invalidArgument("augmentation \(self): jitter \(k) must be in 0…\(max(h, w)) for images of \(Shape.describe(imageShape))")
+                throw DataError.invalidArgument("augmentation \(self): jitter \(k) must be in 0…\(max(h, w)) for images of \(Shape.describe(shape))")
             case .crop(let p, _) where p > max(h, w):
-                throw DataError.invalidArgument("augmentation \(self): crop padding \(p) must be at most \(max(h, w)) for images of \(Shape.describe(imageShape))")
+                throw DataError.invalidArgument("augmentation \(self): crop padding \(p) must be at most \(max(h, w)) for images of \(Shape.describe(shape))")
             case .crop(let p, let size) where p < 0 || (size ?? 1) < 1:
                 throw DataError.invalidArgument("augmentation \(self): crop padding \(p) must be ≥ 0 and size \(size ?? 1) ≥ 1")
             case .flip(let p) where !(0...1).contains(p):
@@ -82,12 +88,13 @@ public struct Augmentation: Sendable, Equatable, CustomStringConvertible {
             case .mixup(let a) where !(a > 0):
                 throw DataError.invalidArgument("augmentation \(self): mixup alpha \(a) must be positive")
             case .crop(let p, let size?) where size > h + 2 * p || size > w + 2 * p:
-                throw DataError.invalidArgument("augmentation \(self): crop \(size) exceeds padded image \(h + 2 * p)×\(w + 2 * p) of \(Shape.describe(imageShape))")
+                throw DataError.invalidArgument("augmentation \(self): crop \(size) exceeds padded image \(h + 2 * p)×\(w + 2 * p) of \(Shape.describe(shape))")
             case .normalize(let m, let sd) where (m.count != c && m.count != 1) || m.count != sd.count:
-                throw DataError.invalidArgument("augmentation \(self): normalize has \(m.count) means and \(sd.count) stds for \(c) channels of \(Shape.describe(imageShape))")
+                throw DataError.invalidArgument("augmentation \(self): normalize has \(m.count) means and \(sd.count) stds for \(c) channels of \(Shape.describe(shape))")
             default: continue
             }
         }
+        return [c, h, w]
     }
 
     /// Applies every step to `batch` in order, drawing from `g`.

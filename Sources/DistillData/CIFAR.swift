@@ -19,8 +19,14 @@ public enum CIFAR {
     /// file and the record index; so is an empty file.
     public static func read(_ paths: [String], labelBytes: Int, labelLimits: [Int]) throws -> Records {
         ensure(labelLimits.count == labelBytes, "CIFAR.read: \(labelLimits.count) label limits for \(labelBytes) label bytes")
+        return try read(files: try paths.map { ($0, try FileIO.read($0)) }, labelBytes: labelBytes, labelLimits: labelLimits)
+    }
+
+    /// `read` on the bytes of the files.
+    static func read(files: [(path: String, bytes: ByteBuffer)], labelBytes: Int, labelLimits: [Int]) throws -> Records {
+        ensure(labelLimits.count == labelBytes, "CIFAR.read: \(labelLimits.count) label limits for \(labelBytes) label bytes")
         let recordSize = labelBytes + pixelBytes
-        let buffers = try paths.map { try FileIO.read($0) }
+        let paths = files.map(\.path), buffers = files.map(\.bytes)
         var total = 0
         for (path, b) in zip(paths, buffers) {
             let whole = b.count / recordSize, rest = b.count % recordSize

@@ -44,7 +44,10 @@ public struct DataLoader: Sendable {
     public init(dataset: Dataset, batchSize: Int, shuffle: Bool = true, seed: UInt64 = 0,
                 dropLast: Bool = false, augmentation: Augmentation? = nil) throws {
         guard batchSize >= 1 else { throw DataError.invalidArgument("DataLoader: batch size must be at least 1, got \(batchSize)") }
-        try augmentation?.validate(imageShape: dataset.imageShape)
+        if let a = augmentation, try a.validate(imageShape: dataset.imageShape) != dataset.imageShape {
+            // the model is built for the data's images and evaluated on them uncropped
+            throw DataError.invalidArgument("augmentation \(a): gives images of \(Shape.describe(try a.validate(imageShape: dataset.imageShape))) from \(Shape.describe(dataset.imageShape)); the model is built for and tested on \(Shape.describe(dataset.imageShape)), so a crop must keep that size")
+        }
         self.dataset = dataset; self.batchSize = batchSize; self.shuffle = shuffle; self.seed = seed
         self.dropLast = dropLast; self.augmentation = augmentation
     }

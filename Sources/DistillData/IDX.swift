@@ -174,8 +174,12 @@ public enum IDX {
     /// Reads an image file (magic `0x00000803`: [N, H, W] uint8) as a [N, 1, H, W] tensor in
     /// [0, 1] (pixel / 255). A float32 image file (`0x00000D03`) is read unscaled.
     public static func readImages(_ path: String) throws -> Tensor {
-        var buffer = try FileIO.read(path)
-        buffer = try inflated(buffer, path: path)
+        try images(from: try FileIO.read(path), path: path)
+    }
+
+    /// `readImages` on the bytes of a file.
+    static func images(from file: ByteBuffer, path: String) throws -> Tensor {
+        let buffer = try inflated(file, path: path)
         if buffer.count >= 4 && buffer[0] == 0 && buffer[1] == 0 && !(buffer[3] == 3 && (buffer[2] == 0x08 || buffer[2] == 0x0D)) {
             throw DataError.badMagic(path: path, expected: "0x00000803 (uint8 images [N, H, W])", found: hexBytes(buffer.bytes.prefix(4)))
         }
@@ -185,8 +189,12 @@ public enum IDX {
 
     /// Reads a label file (magic `0x00000801`: [N] uint8) as an [N] integer tensor.
     public static func readLabels(_ path: String) throws -> IntTensor {
-        var buffer = try FileIO.read(path)
-        buffer = try inflated(buffer, path: path)
+        try labels(from: try FileIO.read(path), path: path)
+    }
+
+    /// `readLabels` on the bytes of a file.
+    static func labels(from file: ByteBuffer, path: String) throws -> IntTensor {
+        let buffer = try inflated(file, path: path)
         if buffer.count >= 4 && buffer[0] == 0 && buffer[1] == 0 && buffer[3] != 1 {
             throw DataError.badMagic(path: path, expected: "0x00000801 (labels [N])", found: hexBytes(buffer.bytes.prefix(4)))
         }

@@ -8,7 +8,11 @@ import DistillCore
 extension NumPy {
     /// Reads every member of an `.npz`; keys are member names without the `.npy` suffix.
     public static func readArchive(_ path: String) throws -> [String: NumPyArray] {
-        let b = try FileIO.read(path)
+        try archive(from: try FileIO.read(path), path: path)
+    }
+
+    /// `readArchive` on the bytes of a file.
+    static func archive(from b: ByteBuffer, path: String) throws -> [String: NumPyArray] {
         var result: [String: NumPyArray] = [:]
         for entry in try ZipDirectory.entries(b, path: path) {
             let memberPath = "\(path)[\(entry.name)]"

@@ -385,7 +385,7 @@ public struct ExperimentConfig: Equatable, Sendable {
 
     /// Checks a model spec parses (on a small input) so typos fail before any training.
     static func modelCheck(_ spec: String, _ r: MapReader, _ key: String) throws -> Bool {
-        do { _ = try ModelZoo.make(spec, input: ModelInput(channels: 1, height: 32, width: 32, classes: 10)) } catch let e as ModelError {
+        do { try ModelZoo.check(spec, input: ModelInput(channels: 1, height: 32, width: 32, classes: 10)) } catch let e as ModelError {
             throw ExperimentError(file: r.file, line: r.mapping[Node(key)]?.mark.map { $0.line } ?? r.line, "\(r.path).\(key): \(e)")
         }
         return true

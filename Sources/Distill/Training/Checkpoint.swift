@@ -89,7 +89,11 @@ public struct TrainingCheckpoint {
     }
 
     public static func read(from path: String) throws -> TrainingCheckpoint {
-        let file = try SafeTensors.read(from: path)
+        try decode(try SafeTensors.read(from: path), path: path)
+    }
+
+    /// `read` on a parsed safetensors file.
+    public static func decode(_ file: SafeTensors, path: String) throws -> TrainingCheckpoint {
         let m = file.metadata
         func field<T>(_ k: String, _ parse: (String) -> T?) throws -> T {
             guard let s = m[k], let v = parse(s) else {

@@ -75,6 +75,16 @@ public enum ModelZoo {
 
     /// Builds the model named by `spec` for `input`, initialised from `seed`.
     public static func make(_ spec: String, input: ModelInput = .fashionMNIST, seed: UInt64 = 0) throws -> Module {
+        try make(spec, input: input, seed: seed, build: true)!
+    }
+
+    /// Throws exactly what `make` would for `spec` and `input`, without allocating the model
+    /// (what an experiment file's validation runs for every model it names).
+    public static func check(_ spec: String, input: ModelInput = .fashionMNIST) throws {
+        _ = try make(spec, input: input, seed: 0, build: false)
+    }
+
+    static func make(_ spec: String, input: ModelInput, seed: UInt64, build: Bool) throws -> Module? {
         let parsed = try Spec(spec)
         let name = parsed.family
         let known = entries.map(\.example)
@@ -92,11 +102,11 @@ public enum ModelZoo {
         case "mlp":
             let hidden = try parsed.widths(default: [1200, 1200])
             try ModelLimits.check(spec, parameters: ModelLimits.sumOfProducts(layers([pixels] + hidden + [input.classes])))
-            let model = MLP(inputs: input.channels * input.height * input.width, hidden: hidden, classes: input.classes,
-                            dropout: try parsed.float("dropout", default: 0, range: 0..<1),
-                            inputDropout: try parsed.float("input_dropout", default: 0, range: 0..<1), seed: seed)
+            let dropout = try parsed.float("dropout", default: 0, range: 0..<1)
+            let inputDropout = try parsed.float("input_dropout", default: 0, range: 0..<1)
             try parsed.finish(["dropout", "input_dropout"])
-            return model
+            guard build else { return nil }
+            return MLP(inputs: pixels, hidden: hidden, classes: input.classes, dropout: dropout, inputDropout: inputDropout, seed: seed)
         case "one":
             let hidden = try parsed.widths(default: [800, 800])
             let branches = try parsed.int("branches", default: 3, range: 2...16), trunk = try parsed.int("trunk", default: 1, range: 1...max(hidden.count, 1))
@@ -104,15 +114,16 @@ public enum ModelZoo {
             let shared = layers(Array(widths[...trunk])), branch = layers(Array(widths[trunk...]))
             try ModelLimits.check(spec, parameters: ModelLimits.sumOfProducts(shared + Array(repeating: branch, count: branches).flatMap { $0 }
                                                                                 + [[widths[trunk] + 1, branches]]))
-            let model = OneNetwork(inputs: input.channels * input.height * input.width, hidden: hidden, classes: input.classes, branches: branches,
-                                   trunk: trunk, dropout: try parsed.float("dropout", default: 0, range: 0..<1), seed: seed)
+            let dropout = try parsed.float("dropout", default: 0, range: 0..<1)
             try parsed.finish(["branches", "trunk", "dropout"])
-            return model
+            guard build else { return nil }
+            return OneNetwork(inputs: pixels, hidden: hidden, classes: input.classes, branches: branches, trunk: trunk, dropout: dropout, seed: seed)
         case "lenet5":
             try parsed.finish([])
             guard input.height >= 12, input.width >= 12 else {
                 throw ModelError.badOption(model: spec, option: "input", detail: "needs images of at least 12×12, got \(input.height)×\(input.width)")
             }
+            guard build else { return nil }
             return LeNet5(channels: input.channels, height: input.height, width: input.width, classes: input.classes, seed: seed)
         case "cnn":
             let widths = try parsed.widths(default: [32, 64, 128])
@@ -125,6 +136,7 @@ public enum ModelZoo {
             let flat = widths.last! * (input.height >> widths.count) * (input.width >> widths.count)
             let convs = zip([input.channels] + widths, widths).map { [9 * $0.0 + 1, $0.1] }
             try ModelLimits.check(spec, parameters: ModelLimits.sumOfProducts(convs + [[flat + 1, hidden], [hidden + 1, input.classes]]))
+            guard build else { return nil }
             return ConvNet(channels: input.channels, height: input.height, width: input.width, widths: widths, hidden: hidden,
                            classes: input.classes, batchNorm: bn, seed: seed)
         case "vgg8", "vgg11", "vgg13":
@@ -132,6 +144,7 @@ public enum ModelZoo {
             guard input.height >= 16, input.width >= 16 else {
                 throw ModelError.badOption(model: spec, option: "input", detail: "needs images of at least 16×16")
             }
+            guard build else { return nil }
             return VGG(depth: Int(name.dropFirst(3))!, channels: input.channels, height: input.height, width: input.width,
                        classes: input.classes, seed: seed)
         case "bilstm":
@@ -141,9 +154,9 @@ public enum ModelZoo {
             let depth = try parsed.int("layers", default: 1, range: 1...ModelLimits.maxRepeats)
             try ModelLimits.check(spec, parameters: ModelLimits.sumOfProducts([[vocab, embed], [8, hidden, embed + hidden + 2],
                                                                               [depth - 1, 8, hidden, 3 * hidden + 2], [2 * hidden + 1, input.classes]]))
-            let m = BiLSTMClassifier(vocabulary: vocab, embedDim: embed, hidden: hidden, layers: depth, classes: input.classes, seed: seed)
             try parsed.finish(["vocab", "embed", "hidden", "layers"])
-            return m
+            guard build else { return nil }
+            return BiLSTMClassifier(vocabulary: vocab, embedDim: embed, hidden: hidden, layers: depth, classes: input.classes, seed: seed)
         case "transformer":
             let dim = try parsed.int("dim", default: 64, range: 1...ModelLimits.maxDimension)
             let heads = try parsed.int("heads", default: 4, range: 1...ModelLimits.maxRepeats)
@@ -154,18 +167,18 @@ public enum ModelZoo {
             let maxlen = try parsed.int("maxlen", default: 256, range: 1...ModelLimits.maxDimension)
             try ModelLimits.check(spec, parameters: ModelLimits.sumOfProducts([[vocab + maxlen, dim], [depth, 4 * dim + 4, dim],
                                                                               [depth, 2 * dim * ff + ff + 5 * dim], [dim + 1, input.classes]]))
-            let m = TransformerClassifier(vocabulary: vocab, dModel: dim, heads: heads,
-                                          depth: depth, feedforward: ff,
-                                          maxLength: maxlen,
-                                          dropout: try parsed.float("dropout", default: 0.1, range: 0..<1), classes: input.classes, seed: seed)
+            let dropout = try parsed.float("dropout", default: 0.1, range: 0..<1)
             try parsed.finish(["vocab", "dim", "heads", "depth", "ff", "maxlen", "dropout"])
-            return m
+            guard build else { return nil }
+            return TransformerClassifier(vocabulary: vocab, dModel: dim, heads: heads, depth: depth, feedforward: ff, maxLength: maxlen,
+                                         dropout: dropout, classes: input.classes, seed: seed)
         default:
             if name.hasPrefix("resnet") {
                 let wide = name.hasSuffix("x4")
                 let digits = name.dropFirst(6).dropLast(wide ? 2 : 0)
                 if let depth = Int(digits), [8, 14, 20, 32, 44, 56, 110].contains(depth), !wide || depth == 8 || depth == 32 {
                     try parsed.finish([])
+                    guard build else { return nil }
                     return CIFARResNet(depth: depth, filters: wide ? [32, 64, 128, 256] : [16, 16, 32, 64],
                                        channels: input.channels, classes: input.classes, seed: seed)
                 }
@@ -175,6 +188,11 @@ public enum ModelZoo {
                 if parts.count == 3, let d = Int(parts[1]), let w = Int(parts[2]), (d - 4) % 6 == 0, d >= 10, d <= 1000, w >= 1, w <= 64 {
                     let drop = try parsed.float("dropout", default: 0, range: 0..<1)
                     try parsed.finish(["dropout"])
+                    let n = (d - 4) / 6, c = [16, 16 * w, 32 * w, 64 * w]
+                    var terms: [[Int]] = [[9, input.channels, 16], [64 * w + 1, input.classes]]
+                    for g in 1...3 { terms += [[9, c[g - 1], c[g]], [c[g - 1], c[g]], [2 * n - 1, 9, c[g], c[g]]] }
+                    try ModelLimits.check(spec, parameters: ModelLimits.sumOfProducts(terms))
+                    guard build else { return nil }
                     return WideResNet(depth: d, widen: w, dropRate: drop, channels: input.channels, classes: input.classes, seed: seed)
                 }
                 throw ModelError.badOption(model: spec, option: "depth/width", detail: "must be wrn-D-W with D = 6n + 4 in 10…1000 and W in 1…64")
