@@ -52,20 +52,41 @@ public struct TrainingCheckpoint {
 
     /// XXH64 of the metadata entries other than `checksum.metadata`, in key order.
     static func metadataChecksum(_ meta: [String: String]) -> String {
-        var bytes: [UInt8] = []
+        var text = ""
+        text.reserveCapacity(meta.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + 2 })
         for k in meta.keys.sorted() where k != "checksum.metadata" {
-            bytes += Array(k.utf8); bytes.append(0); bytes += Array(meta[k]!.utf8); bytes.append(0)
+            text += k; text += "\u{0}"; text += meta[k]!; text += "\u{0}"
         }
-        return Checksum.hex(Checksum.xxh64(bytes))
+        return Checksum.hex(text.withUTF8 { Checksum.xxh64(UnsafeRawBufferPointer($0)) })
     }
 
     /// `meta` with the checksums of `tensors` and of itself added (what `write` stores).
     public static func withChecksums(_ meta: [String: String], tensors: [String: Tensor]) throws -> [String: String] {
         var m = meta
-        let sums = tensors.mapValues(checksum)
-        m["checksum.tensors"] = String(decoding: try JSONSerialization.data(withJSONObject: sums, options: [.sortedKeys]), as: UTF8.self)
+        // {"name":"hex",…} in key order, written by hand: Foundation's serialiser costs more than the hashing
+        var json = "{"
+        for (i, name) in tensors.keys.sorted().enumerated() {
+            if i > 0 { json += "," }
+            json += jsonString(name) + ":\"" + checksum(tensors[name]!) + "\""
+        }
+        m["checksum.tensors"] = json + "}"
         m["checksum.metadata"] = metadataChecksum(m)
         return m
+    }
+
+    /// A JSON string literal.
+    static func jsonString(_ s: String) -> String {
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x80 && $0 != 0x22 && $0 != 0x5C }) { return "\"" + s + "\"" }
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
     }
 
     /// Throws, naming the file and the tensor or field, unless every checksum matches.
