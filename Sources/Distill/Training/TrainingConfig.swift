@@ -67,24 +67,18 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         labelSmoothing = try c.decodeIfPresent(Float.self, forKey: .labelSmoothing)
     }
 
-    /// The largest epoch count, batch size and training-set size a config accepts (bounds, so
-    /// that step counts never overflow and no batch asks for more memory than a machine has).
-    public static let maxEpochs = 100_000
-    public static let maxBatchSize = 65_536
-    public static let maxExamples = 1 << 31
-
     /// Checks every field, naming the first that is wrong.
     public func validate() throws {
         func bad(_ f: String, _ v: Any, _ e: String) -> TrainingError { .badValue(field: f, value: "\(v)", expected: e) }
-        guard (1...TrainingConfig.maxEpochs).contains(epochs) else { throw bad("epochs", epochs, "an integer in 1…\(TrainingConfig.maxEpochs)") }
-        guard (1...TrainingConfig.maxBatchSize).contains(batchSize) else { throw bad("batch_size", batchSize, "an integer in 1…\(TrainingConfig.maxBatchSize)") }
+        guard (1...Limits.maxEpochs).contains(epochs) else { throw bad("epochs", epochs, "an integer in 1…\(Limits.maxEpochs)") }
+        guard (1...Limits.maxBatchSize).contains(batchSize) else { throw bad("batch_size", batchSize, "an integer in 1…\(Limits.maxBatchSize)") }
         guard learningRate > 0, learningRate.isFinite else { throw bad("learning_rate", learningRate, "a positive number") }
         guard momentum >= 0, momentum < 1 else { throw bad("momentum", momentum, "a number in [0, 1)") }
         guard weightDecay >= 0, weightDecay.isFinite else { throw bad("weight_decay", weightDecay, "a number ≥ 0") }
         guard ["sgd", "adam", "adamw"].contains(optimizer) else { throw bad("optimizer", optimizer, "sgd, adam or adamw") }
         guard warmupEpochs >= 0, warmupEpochs < epochs || warmupEpochs == 0 else { throw bad("warmup_epochs", warmupEpochs, "an integer in 0..<epochs") }
         guard checkpointEvery >= 0 else { throw bad("checkpoint_every", checkpointEvery, "an integer ≥ 0 (steps)") }
-        if let s = subset, s > TrainingConfig.maxExamples { throw bad("subset", s, "at most \(TrainingConfig.maxExamples) examples") }
+        if let s = subset, s > Limits.maxExamples { throw bad("subset", s, "at most \(Limits.maxExamples) examples") }
         if let s = subset, s < 1 { throw bad("subset", s, "an integer ≥ 1") }
         if let g = gradClip, !(g > 0 && g.isFinite) { throw bad("grad_clip", g, "a positive number (the largest gradient norm)") }
         if let e = labelSmoothing, !(e >= 0 && e < 1) { throw bad("label_smoothing", e, "a number in [0, 1)") }
@@ -112,14 +106,14 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         case "constant": inner = ConstantSchedule(learningRate)
         case "cosine": inner = CosineSchedule(base: learningRate, totalSteps: max(total - warm, 1))
         case "step":
-            guard parts.count >= 2, let every = Int(parts[1]), (1...TrainingConfig.maxEpochs).contains(every), let g = gamma, g.isFinite, g > 0 else {
+            guard parts.count >= 2, let every = Int(parts[1]), (1...Limits.maxEpochs).contains(every), let g = gamma, g.isFinite, g > 0 else {
                 throw TrainingError.badValue(field: "schedule", value: schedule, expected: "step:EVERY_EPOCHS[:GAMMA]")
             }
             inner = StepSchedule(base: learningRate, stepSize: every * stepsPerEpoch, gamma: g)
         case "multistep":
             let ms = parts.count >= 2 ? parts[1].split(separator: ",", omittingEmptySubsequences: false).map { Int($0) } : []
-            guard !ms.isEmpty, ms.allSatisfy({ (1...TrainingConfig.maxEpochs).contains($0 ?? 0) }), let g = gamma, g.isFinite, g > 0 else {
-                throw TrainingError.badValue(field: "schedule", value: schedule, expected: "multistep:E1,E2,...[:GAMMA] with epochs in 1…\(TrainingConfig.maxEpochs) and GAMMA > 0")
+            guard !ms.isEmpty, ms.allSatisfy({ (1...Limits.maxEpochs).contains($0 ?? 0) }), let g = gamma, g.isFinite, g > 0 else {
+                throw TrainingError.badValue(field: "schedule", value: schedule, expected: "multistep:E1,E2,...[:GAMMA] with epochs in 1…\(Limits.maxEpochs) and GAMMA > 0")
             }
             guard zip(ms, ms.dropFirst()).allSatisfy({ $0.0! < $0.1! }) else {
                 throw TrainingError.badValue(field: "schedule", value: schedule, expected: "multistep milestones in increasing order, e.g. multistep:30,60")

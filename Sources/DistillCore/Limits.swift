@@ -1,0 +1,29 @@
+import Foundation
+
+/// Every size the tool accepts from its input, in one place (DESIGN.md: "one place for size
+/// limits"). Specs and files come from users, experiment files and checkpoint metadata, so each
+/// count is bounded before anything is allocated; a refusal names the limit and how to raise it.
+public enum Limits {
+    /// A width, channel count, vocabulary or sequence length in a model spec.
+    public static let maxDimension = 1 << 20
+    /// Layers, heads, depth: repeated blocks in a model spec.
+    public static let maxRepeats = 1024
+    /// Epochs of a training run (so step counts never overflow).
+    public static let maxEpochs = 100_000
+    /// Examples in one batch.
+    public static let maxBatchSize = 65_536
+    /// Examples in a training set or subset.
+    public static let maxExamples = 1 << 31
+
+    /// Parameters of one model: an eighth of this machine's memory in float32 weights, since
+    /// training holds about four copies (weights, gradients, two Adam moments) besides
+    /// activations. `DISTILL_MAX_PARAMETERS` (a count) sets it.
+    public static var maxParameters: Int {
+        if let v = ProcessInfo.processInfo.environment["DISTILL_MAX_PARAMETERS"], let n = Int(v), n > 0 { return n }
+        return Int(clamping: ProcessInfo.processInfo.physicalMemory / 32)
+    }
+
+    /// Kernel threads: 8 per core this process may run on, at least 16 (more only queue on the
+    /// cores, and OpenMP fails outright at tens of thousands).
+    public static var maxThreads: Int { Threads.maxCount }
+}
