@@ -23,6 +23,18 @@ public enum Limits {
         return Int(clamping: ProcessInfo.processInfo.physicalMemory / 32)
     }
 
+    /// Bytes of one file read (or inflated) at once: a quarter of this machine's memory.
+    public static var maxFileBytes: Int { Int(clamping: ProcessInfo.processInfo.physicalMemory / 4) }
+    /// Pixels (channels × height × width) of one image.
+    public static let maxImagePixels = 1 << 24
+    /// Bytes of one batch of float32 images: a sixteenth of this machine's memory.
+    public static var maxBatchBytes: Int { Int(clamping: ProcessInfo.processInfo.physicalMemory / 16) }
+
+    /// A byte count for messages: "1.5 GB".
+    public static func describe(bytes: Int) -> String {
+        bytes >= 1_000_000_000 ? String(format: "%.1f GB", Double(bytes) / 1e9) : String(format: "%.1f MB", Double(bytes) / 1e6)
+    }
+
     /// Kernel threads: 8 per core this process may run on, at least 16 (more only queue on the
     /// cores, and OpenMP fails outright at tens of thousands).
     public static var maxThreads: Int { Threads.maxCount }

@@ -119,6 +119,9 @@ enum FileIO {
         var st = stat()
         guard fstat(fileno(f), &st) == 0 else { throw DataError.io(path: path, reason: "cannot stat") }
         let size = Int(st.st_size)
+        guard size <= Limits.maxFileBytes else {
+            throw DataError.io(path: path, reason: "is \(Limits.describe(bytes: size)), more than the \(Limits.describe(bytes: Limits.maxFileBytes)) read at once on this machine (a quarter of its memory)")
+        }
         let p = malloc(max(size, 1))!
         let got = fread(p, 1, size, f)
         guard got == size else {

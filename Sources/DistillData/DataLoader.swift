@@ -44,6 +44,11 @@ public struct DataLoader: Sendable {
     public init(dataset: Dataset, batchSize: Int, shuffle: Bool = true, seed: UInt64 = 0,
                 dropLast: Bool = false, augmentation: Augmentation? = nil) throws {
         guard batchSize >= 1 else { throw DataError.invalidArgument("DataLoader: batch size must be at least 1, got \(batchSize)") }
+        let pixels = Shape.count(dataset.imageShape)
+        let (bytes, o) = (min(batchSize, max(dataset.count, 1)) * 4).multipliedReportingOverflow(by: pixels)
+        guard !o, bytes <= Limits.maxBatchBytes else {
+            throw DataError.invalidArgument("a batch of \(min(batchSize, dataset.count)) images of \(Shape.describe(dataset.imageShape)) needs \(o ? "more than Int counts" : Limits.describe(bytes: bytes)), more than the \(Limits.describe(bytes: Limits.maxBatchBytes)) a batch may take on this machine; lower the batch size")
+        }
         if let a = augmentation, try a.validate(imageShape: dataset.imageShape) != dataset.imageShape {
             // the model is built for the data's images and evaluated on them uncropped
             throw DataError.invalidArgument("augmentation \(a): gives images of \(Shape.describe(try a.validate(imageShape: dataset.imageShape))) from \(Shape.describe(dataset.imageShape)); the model is built for and tested on \(Shape.describe(dataset.imageShape)), so a crop must keep that size")

@@ -104,6 +104,9 @@ public struct Dataset: Sendable {
         guard Shape.count(imageShape) >= 1 else {
             throw DataError.invalidArgument("the images of \(name) are \(Shape.describe(imageShape)): empty images cannot be trained on")
         }
+        guard Shape.count(imageShape) <= Limits.maxImagePixels else {
+            throw DataError.invalidArgument("the images of \(name) are \(Shape.describe(imageShape)), more than the \(Limits.maxImagePixels) pixels an image may have")
+        }
         guard let test else { return }
         guard test.imageShape == imageShape else {
             throw DataError.invalidArgument("the training images of \(name) are \(Shape.describe(imageShape)) but the test images of \(test.name) are \(Shape.describe(test.imageShape)); both splits must have one shape")

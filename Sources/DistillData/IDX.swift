@@ -137,6 +137,9 @@ public enum IDX {
         }
         let (total, o) = size.addingReportingOverflow(4 + 4 * rank)
         guard !o else { throw DataError.malformed(path: path, field: "shape", detail: "dimensions overflow") }
+        guard total <= Limits.maxFileBytes else {
+            throw DataError.malformed(path: path, field: "shape", detail: "promises \(Limits.describe(bytes: total)) of data, more than the \(Limits.describe(bytes: Limits.maxFileBytes)) read at once on this machine")
+        }
         return try Zlib.gunzip(buffer, path: path, limit: total)
     }
 

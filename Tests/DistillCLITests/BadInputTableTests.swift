@@ -26,6 +26,12 @@ final class BadInputTableTests: XCTestCase {
                 try writeIDX(name, "train", count: 30, side: 28, &g, floatLabels: value)
                 try writeIDX(name, "t10k", count: 10, side: 28, &g)
             }
+            // a training-image file twice the size of this machine's memory (sparse: costs nothing)
+            try writeIDX("sparse", "train", count: 30, side: 28, &g)
+            try writeIDX("sparse", "t10k", count: 10, side: 28, &g)
+            let big = try FileHandle(forWritingTo: root.appendingPathComponent("sparse/train-images-idx3-ubyte"))
+            try big.truncate(atOffset: ProcessInfo.processInfo.physicalMemory * 2)
+            try big.close()
             try write("empty.yaml", "")
             try write("comments.yaml", "# nothing here\n")
             try write("traversal.yaml", "name: ../../../escaped\n")
@@ -35,6 +41,8 @@ final class BadInputTableTests: XCTestCase {
             try write("text-model.yaml", "name: t\nstudent: {model: \"transformer:vocab=10\"}\n")
             try write("drop-all.yaml", "name: d\ndata: mnist:\(path("ok"))\ntransfer: {kind: drop-classes, classes: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]}\n")
         }
+
+        deinit { try? FileManager.default.removeItem(at: root) }
 
         func path(_ name: String) -> String { root.appendingPathComponent(name).path }
 
@@ -143,6 +151,7 @@ final class BadInputTableTests: XCTestCase {
             Row(what: "label beyond Int", args: train("huge-labels"), phrase: "not an integer in ±2³¹"),
             Row(what: "train and test of different shapes", args: train("shapes"), phrase: "both splits must have one shape"),
             Row(what: "a training set of 0 images", args: train("empty"), phrase: "is empty (0 images)"),
+            Row(what: "an image file larger than memory", args: train("sparse"), phrase: "read at once on this machine"),
             Row(what: "empty experiment file", args: run("empty.yaml"), phrase: "is empty (or holds only comments)"),
             Row(what: "comments-only experiment file", args: run("comments.yaml"), phrase: "is empty (or holds only comments)"),
             Row(what: "name escaping runs/", args: ["run", f.path("traversal.yaml")], phrase: "key 'name'"),

@@ -58,6 +58,18 @@ final class IDXTests: TempDirTestCase {
         assertDataError([p, "more than the 7856 bytes its header promises"]) { _ = try IDX.readImages(p) }
     }
 
+    func testFilesLargerThanTheMachineCanHoldAreRefusedBeforeReading() throws {
+        // a sparse file of 4 × the limit: refused from its size, nothing allocated
+        let p = try writeBytes(idxHeader(type: 8, dims: [1, 28, 28]), "sparse-images-idx3-ubyte")
+        let h = try XCTUnwrap(FileHandle(forWritingAtPath: p))
+        try h.truncate(atOffset: UInt64(Limits.maxFileBytes) * 4)
+        try h.close()
+        assertDataError([p, "read at once on this machine"]) { _ = try IDX.readImages(p) }
+        // a gzip header promising more than that
+        let g = try writeBytes(Array(Zlib.gzip(idxHeader(type: 8, dims: [0xFFFF_FFF0, 0xFFFF, 0xFF]))), "promise-images-idx3-ubyte.gz")
+        assertDataError([g, "read at once on this machine"]) { _ = try IDX.readImages(g) }
+    }
+
     func testHugeDimensionsDoNotOverflowOrCrash() throws {
         let p = try writeBytes(idxHeader(type: 0x0E, dims: [0xFFFF_FFFF, 0xFFFF_FFFF, 0xFFFF_FFFF]) + [1, 2, 3], "huge")
         assertDataError([p]) { _ = try IDX.read(p) }
