@@ -24,8 +24,8 @@ struct TrainingOptions: ParsableArguments {
     /// The validated training config of `model` on `data`; sets the thread count.
     func config(model: String, data: String, subset: Int? = nil) throws -> TrainingConfig {
         if let t = threads {
-            guard (1...Threads.maxCount).contains(t) else {
-                throw TrainingError.badValue(field: "threads", value: "\(t)", expected: "an integer in 1…\(Threads.maxCount) (8 per core of this machine)")
+            guard (1...Limits.maxThreads).contains(t) else {
+                throw TrainingError.badValue(field: "threads", value: "\(t)", expected: "an integer in 1…\(Limits.maxThreads) (8 per core of this machine)")
             }
             Threads.set(t)
         }

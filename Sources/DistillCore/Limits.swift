@@ -30,10 +30,11 @@ public enum Limits {
     /// Bytes of one batch of float32 images: a sixteenth of this machine's memory.
     public static var maxBatchBytes: Int { Int(clamping: ProcessInfo.processInfo.physicalMemory / 16) }
 
-    /// A byte count for messages: "1.5 GB".
-    public static func describe(bytes: Int) -> String {
-        bytes >= 1_000_000_000 ? String(format: "%.1f GB", Double(bytes) / 1e9) : String(format: "%.1f MB", Double(bytes) / 1e6)
+    /// A byte count for messages: "1.5 GB" (a Double, so counts past `Int` can be described).
+    public static func describe(bytes: Double) -> String {
+        bytes >= 1e9 ? String(format: "%.1f GB", bytes / 1e9) : String(format: "%.1f MB", bytes / 1e6)
     }
+    public static func describe(bytes: Int) -> String { describe(bytes: Double(bytes)) }
 
     /// Kernel threads: 8 per core this process may run on, at least 16 (more only queue on the
     /// cores, and OpenMP fails outright at tens of thousands).

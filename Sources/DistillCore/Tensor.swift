@@ -73,6 +73,11 @@ public struct Tensor: @unchecked Sendable {
         try body(UnsafeBufferPointer(start: storage.pointer, count: storage.count))
     }
 
+    /// Whether every element is finite (no NaN, no infinity), read in place.
+    public var allFinite: Bool {
+        withUnsafeBufferPointer { p in p.allSatisfy(\.isFinite) }
+    }
+
     /// Mutable access to the elements, copying the storage first if it is shared.
     /// The tape node is kept: optimizers update leaf parameters in place this way.
     public mutating func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {

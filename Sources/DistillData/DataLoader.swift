@@ -49,9 +49,9 @@ public struct DataLoader: Sendable {
         guard !o, bytes <= Limits.maxBatchBytes else {
             throw DataError.invalidArgument("a batch of \(min(batchSize, dataset.count)) images of \(Shape.describe(dataset.imageShape)) needs \(o ? "more than Int counts" : Limits.describe(bytes: bytes)), more than the \(Limits.describe(bytes: Limits.maxBatchBytes)) a batch may take on this machine; lower the batch size")
         }
-        if let a = augmentation, try a.validate(imageShape: dataset.imageShape) != dataset.imageShape {
+        if let a = augmentation, case let out = try a.validate(imageShape: dataset.imageShape), out != dataset.imageShape {
             // the model is built for the data's images and evaluated on them uncropped
-            throw DataError.invalidArgument("augmentation \(a): gives images of \(Shape.describe(try a.validate(imageShape: dataset.imageShape))) from \(Shape.describe(dataset.imageShape)); the model is built for and tested on \(Shape.describe(dataset.imageShape)), so a crop must keep that size")
+            throw DataError.invalidArgument("augmentation \(a): gives images of \(Shape.describe(out)) from \(Shape.describe(dataset.imageShape)); the model is built for and tested on \(Shape.describe(dataset.imageShape)), so a crop must keep that size")
         }
         self.dataset = dataset; self.batchSize = batchSize; self.shuffle = shuffle; self.seed = seed
         self.dropLast = dropLast; self.augmentation = augmentation

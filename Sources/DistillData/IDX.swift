@@ -122,28 +122,30 @@ public enum IDX {
         guard buffer.startsWithGzipMagic else { return buffer }
         let headerMost = 4 + 4 * 255
         let head = try Zlib.gunzip(buffer, path: path, stopAfter: headerMost)
-        guard head.count >= 4, head[0] == 0, head[1] == 0, let type = IDXType(rawValue: head[2]) else {
-            return head   // decode names what is wrong with it
+        guard let h = try? header(head, path: path) else { return head }   // decode names what is wrong with it
+        guard let data = h.dataBytes, case let (total, o) = data.addingReportingOverflow(h.offset), !o else {
+            throw DataError.malformed(path: path, field: "shape", detail: "dimensions overflow")
         }
-        let rank = Int(head[3])
-        guard head.count >= 4 + 4 * rank else { return head }
-        var size = type.size
-        for d in 0..<rank {
-            var dim = 0
-            for k in 0..<4 { dim = dim << 8 | Int(head[4 + 4 * d + k]) }
-            let (m, o) = size.multipliedReportingOverflow(by: dim)
-            guard !o else { throw DataError.malformed(path: path, field: "shape", detail: "dimensions overflow") }
-            size = m
-        }
-        let (total, o) = size.addingReportingOverflow(4 + 4 * rank)
-        guard !o else { throw DataError.malformed(path: path, field: "shape", detail: "dimensions overflow") }
         guard total <= Limits.maxFileBytes else {
             throw DataError.malformed(path: path, field: "shape", detail: "promises \(Limits.describe(bytes: total)) of data, more than the \(Limits.describe(bytes: Limits.maxFileBytes)) read at once on this machine")
         }
         return try Zlib.gunzip(buffer, path: path, limit: total)
     }
 
-    static func decode(_ buffer: ByteBuffer, path: String, noun: String = "items") throws -> IDXArray {
+    /// The header of an IDX buffer: element type, shape, where the data start, and the element
+    /// count (nil when the shape's product overflows).
+    struct Header {
+        let type: IDXType, shape: [Int], offset: Int, count: Int?
+        /// Bytes of data the shape needs (nil on overflow).
+        var dataBytes: Int? {
+            count.flatMap { c in
+                let (m, o) = c.multipliedReportingOverflow(by: type.size)
+                return o ? nil : m
+            }
+        }
+    }
+
+    static func header(_ buffer: ByteBuffer, path: String) throws -> Header {
         var r = ByteReader(buffer, path: path)
         guard buffer.count >= 4 else {
             throw DataError.truncated(path: path, detail: "file holds \(buffer.count) bytes, too few for the 4-byte IDX magic number")
@@ -158,20 +160,29 @@ public enum IDX {
         let rank = Int(magic[3])
         var shape: [Int] = []
         for d in 0..<rank { shape.append(try r.u32be("dimension \(d) of \(rank)")) }
-        var count = 1
+        var count: Int? = 1
         for d in shape {
-            let (m, overflow) = count.multipliedReportingOverflow(by: d)
-            guard !overflow else { throw DataError.malformed(path: path, field: "shape", detail: "\(Shape.describe(shape)) overflows") }
-            count = m
+            count = count.flatMap { c in
+                let (m, o) = c.multipliedReportingOverflow(by: d)
+                return o ? nil : m
+            }
         }
+        return Header(type: type, shape: shape, offset: r.offset, count: count)
+    }
+
+    static func decode(_ buffer: ByteBuffer, path: String, noun: String = "items") throws -> IDXArray {
+        let h = try header(buffer, path: path)
+        let (type, shape, rank) = (h.type, h.shape, h.shape.count)
+        guard let count = h.count else { throw DataError.malformed(path: path, field: "shape", detail: "\(Shape.describe(shape)) overflows") }
+        let remaining = buffer.count - h.offset
         let (needed, overflow) = count.multipliedReportingOverflow(by: type.size)
-        guard !overflow, needed == r.remaining else {
+        guard !overflow, needed == remaining else {
             let what = rank >= 2
                 ? "\(shape[0]) \(noun) of \(shape.dropFirst().map(String.init).joined(separator: "×"))"
                 : rank == 1 ? "\(shape[0]) \(noun)" : "a scalar"
-            throw DataError.truncated(path: path, detail: "header says \(what) (\(type) elements, \(overflow ? "overflowing" : String(needed)) bytes) but the file holds \(r.remaining) bytes of data after the \(r.offset)-byte header")
+            throw DataError.truncated(path: path, detail: "header says \(what) (\(type) elements, \(overflow ? "overflowing" : String(needed)) bytes) but the file holds \(remaining) bytes of data after the \(h.offset)-byte header")
         }
-        return IDXArray(type: type, shape: shape, buffer: buffer, dataOffset: r.offset)
+        return IDXArray(type: type, shape: shape, buffer: buffer, dataOffset: h.offset)
     }
 
     /// Reads an image file (magic `0x00000803`: [N, H, W] uint8) as a [N, 1, H, W] tensor in

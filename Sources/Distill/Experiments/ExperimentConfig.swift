@@ -190,8 +190,8 @@ public struct ExperimentConfig: Equatable, Sendable {
             c.seeds = s.map { UInt64($0) }
         }
         c.threads = try r.int("threads", min: 1)
-        if let t = c.threads, t > Threads.maxCount {
-            throw r.fail("threads", r.mapping[Node("threads")], "an integer in 1…\(Threads.maxCount) (8 per core of this machine)")
+        if let t = c.threads, t > Limits.maxThreads {
+            throw r.fail("threads", r.mapping[Node("threads")], "an integer in 1…\(Limits.maxThreads) (8 per core of this machine)")
         }
         if let t = try r.map("transfer") { c.transfer = try transfer(t) }
         if let t = try r.map("teacher") { c.teacher = try teacher(t, data: c.data) }

@@ -78,8 +78,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         guard ["sgd", "adam", "adamw"].contains(optimizer) else { throw bad("optimizer", optimizer, "sgd, adam or adamw") }
         guard warmupEpochs >= 0, warmupEpochs < epochs || warmupEpochs == 0 else { throw bad("warmup_epochs", warmupEpochs, "an integer in 0..<epochs") }
         guard checkpointEvery >= 0 else { throw bad("checkpoint_every", checkpointEvery, "an integer ≥ 0 (steps)") }
-        if let s = subset, s > Limits.maxExamples { throw bad("subset", s, "at most \(Limits.maxExamples) examples") }
-        if let s = subset, s < 1 { throw bad("subset", s, "an integer ≥ 1") }
+        if let s = subset, !(1...Limits.maxExamples).contains(s) { throw bad("subset", s, "an integer in 1…\(Limits.maxExamples)") }
         if let g = gradClip, !(g > 0 && g.isFinite) { throw bad("grad_clip", g, "a positive number (the largest gradient norm)") }
         if let e = labelSmoothing, !(e >= 0 && e < 1) { throw bad("label_smoothing", e, "a number in [0, 1)") }
         _ = try DataSpec(data)

@@ -205,7 +205,7 @@ public final class TrainingLoop {
         func saveCheckpoint(epoch e: Int, batch b: Int) throws {
             // a checkpoint never holds diverged weights: resume starts from the last good one
             for m in scheme.members {
-                for (path, p) in m.module.namedParameters() where !p.value.scalars.allSatisfy(\.isFinite) {
+                for (path, p) in m.module.namedParameters() where !p.value.allFinite {
                     throw TrainingError.nonFiniteWeights(epoch: e, parameter: "\(m.name).\(path)", checkpoint: lastCheckpoint)
                 }
             }
@@ -247,21 +247,21 @@ public final class TrainingLoop {
                                      testAccuracy: .nan, testNLL: .nan, learningRate: lr, seconds: 0)
             record.terms = sums.termMeans
             do {
-            if evaluates, let test {
-                let logits = try Evaluation.logits(of: evaluated, on: test, transform: evalTransform)
-                let m = ClassificationSummary(logits: logits, labels: test.labels)
-                record.testAccuracy = m.accuracy
-                record.testNLL = m.nll
-            }
-            record.fidelity = try measureEpoch?(evaluated)
-            var extra = try scheme.epochMetrics()
-            if evaluates, let test {   // the other exported members too (a cohort, generations)
-                for m in scheme.members where m.exported && m.name != scheme.evaluated {
-                    let logits = try Evaluation.logits(of: m.module, on: test, transform: evalTransform)
-                    extra["\(m.name).test_accuracy"] = ClassificationSummary(logits: logits, labels: test.labels).accuracy
+                if evaluates, let test {
+                    let logits = try Evaluation.logits(of: evaluated, on: test, transform: evalTransform)
+                    let m = ClassificationSummary(logits: logits, labels: test.labels)
+                    record.testAccuracy = m.accuracy
+                    record.testNLL = m.nll
                 }
-            }
-            record.scheme = extra.isEmpty ? nil : extra
+                record.fidelity = try measureEpoch?(evaluated)
+                var extra = try scheme.epochMetrics()
+                if evaluates, let test {   // the other exported members too (a cohort, generations)
+                    for m in scheme.members where m.exported && m.name != scheme.evaluated {
+                        let logits = try Evaluation.logits(of: m.module, on: test, transform: evalTransform)
+                        extra["\(m.name).test_accuracy"] = ClassificationSummary(logits: logits, labels: test.labels).accuracy
+                    }
+                }
+                record.scheme = extra.isEmpty ? nil : extra
             } catch let e as EvaluationError {
                 throw TrainingError.nonFiniteOutputs(epoch: epoch, detail: "\(e)", checkpoint: lastCheckpoint)
             }

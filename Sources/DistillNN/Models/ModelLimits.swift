@@ -5,9 +5,6 @@ import DistillCore
 /// The model-size checks of `ModelZoo`, against `Limits` (every size in a spec is bounded, and the
 /// parameter count computed with overflow-checked arithmetic, before anything is allocated).
 enum ModelLimits {
-    static var maxDimension: Int { Limits.maxDimension }
-    static var maxRepeats: Int { Limits.maxRepeats }
-
     /// a·b + c·d + … with overflow reported as nil.
     static func sumOfProducts(_ terms: [[Int]]) -> Int? {
         var total = 0
@@ -29,7 +26,7 @@ enum ModelLimits {
     static func check(_ spec: String, parameters: Int?) throws {
         let limit = Limits.maxParameters
         guard let n = parameters, n <= limit else {
-            let size = parameters.map { "\(grouped($0)) parameters (\(gigabytes(Double($0) * 4)) of float32 weights, about four times that to train)" }
+            let size = parameters.map { "\(grouped($0)) parameters (\(Limits.describe(bytes: Double($0) * 4)) of float32 weights, about four times that to train)" }
                 ?? "more parameters than a 64-bit integer counts"
             throw ModelError.tooLarge(model: spec, detail: "would have \(size); the limit on this machine is \(grouped(limit)) parameters (DISTILL_MAX_PARAMETERS raises it)")
         }
@@ -43,9 +40,5 @@ enum ModelLimits {
             out.append(ch)
         }
         return String(out.reversed())
-    }
-
-    static func gigabytes(_ bytes: Double) -> String {
-        bytes >= 1e9 ? String(format: "%.1f GB", bytes / 1e9) : String(format: "%.1f MB", bytes / 1e6)
     }
 }

@@ -89,8 +89,8 @@ public enum ModelZoo {
         let name = parsed.family
         let known = entries.map(\.example)
         for (what, v) in [("channels", input.channels), ("height", input.height), ("width", input.width), ("classes", input.classes)]
-        where !(1...ModelLimits.maxDimension).contains(v) {
-            throw ModelError.badOption(model: spec, option: "input", detail: "needs input \(what) in 1…\(ModelLimits.maxDimension), got \(v)")
+        where !(1...Limits.maxDimension).contains(v) {
+            throw ModelError.badOption(model: spec, option: "input", detail: "needs input \(what) in 1…\(Limits.maxDimension), got \(v)")
         }
         let pixels = input.channels * input.height * input.width   // each ≤ 2^20: no overflow in Int64
         if textFamilies.contains(name) != (input.modality == .tokens) {
@@ -127,7 +127,7 @@ public enum ModelZoo {
             return LeNet5(channels: input.channels, height: input.height, width: input.width, classes: input.classes, seed: seed)
         case "cnn":
             let widths = try parsed.widths(default: [32, 64, 128])
-            let hidden = try parsed.int("fc", default: 256, range: 1...ModelLimits.maxDimension)
+            let hidden = try parsed.int("fc", default: 256, range: 1...Limits.maxDimension)
             let bn = try parsed.int("bn", default: 0, range: 0...1) == 1
             try parsed.finish(["fc", "bn"])
             guard widths.count < 32, input.height >> widths.count > 0, input.width >> widths.count > 0 else {
@@ -148,23 +148,23 @@ public enum ModelZoo {
             return VGG(depth: Int(name.dropFirst(3))!, channels: input.channels, height: input.height, width: input.width,
                        classes: input.classes, seed: seed)
         case "bilstm":
-            let vocab = try parsed.int("vocab", default: 1000, range: 1...ModelLimits.maxDimension)
-            let embed = try parsed.int("embed", default: 64, range: 1...ModelLimits.maxDimension)
-            let hidden = try parsed.int("hidden", default: 64, range: 1...ModelLimits.maxDimension)
-            let depth = try parsed.int("layers", default: 1, range: 1...ModelLimits.maxRepeats)
+            let vocab = try parsed.int("vocab", default: 1000, range: 1...Limits.maxDimension)
+            let embed = try parsed.int("embed", default: 64, range: 1...Limits.maxDimension)
+            let hidden = try parsed.int("hidden", default: 64, range: 1...Limits.maxDimension)
+            let depth = try parsed.int("layers", default: 1, range: 1...Limits.maxRepeats)
             try ModelLimits.check(spec, parameters: ModelLimits.sumOfProducts([[vocab, embed], [8, hidden, embed + hidden + 2],
                                                                               [depth - 1, 8, hidden, 3 * hidden + 2], [2 * hidden + 1, input.classes]]))
             try parsed.finish(["vocab", "embed", "hidden", "layers"])
             guard build else { return nil }
             return BiLSTMClassifier(vocabulary: vocab, embedDim: embed, hidden: hidden, layers: depth, classes: input.classes, seed: seed)
         case "transformer":
-            let dim = try parsed.int("dim", default: 64, range: 1...ModelLimits.maxDimension)
-            let heads = try parsed.int("heads", default: 4, range: 1...ModelLimits.maxRepeats)
+            let dim = try parsed.int("dim", default: 64, range: 1...Limits.maxDimension)
+            let heads = try parsed.int("heads", default: 4, range: 1...Limits.maxRepeats)
             guard dim % heads == 0 else { throw ModelError.badOption(model: spec, option: "heads", detail: "must divide dim \(dim)") }
-            let vocab = try parsed.int("vocab", default: 1000, range: 1...ModelLimits.maxDimension)
-            let depth = try parsed.int("depth", default: 2, range: 1...ModelLimits.maxRepeats)
-            let ff = try parsed.int("ff", default: 128, range: 1...ModelLimits.maxDimension)
-            let maxlen = try parsed.int("maxlen", default: 256, range: 1...ModelLimits.maxDimension)
+            let vocab = try parsed.int("vocab", default: 1000, range: 1...Limits.maxDimension)
+            let depth = try parsed.int("depth", default: 2, range: 1...Limits.maxRepeats)
+            let ff = try parsed.int("ff", default: 128, range: 1...Limits.maxDimension)
+            let maxlen = try parsed.int("maxlen", default: 256, range: 1...Limits.maxDimension)
             try ModelLimits.check(spec, parameters: ModelLimits.sumOfProducts([[vocab + maxlen, dim], [depth, 4 * dim + 4, dim],
                                                                               [depth, 2 * dim * ff + ff + 5 * dim], [dim + 1, input.classes]]))
             let dropout = try parsed.float("dropout", default: 0.1, range: 0..<1)
@@ -238,8 +238,8 @@ public enum ModelZoo {
         func widths(default d: [Int]) throws -> [Int] {
             guard let a = argument else { return d }
             let ws = a.split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
-            guard !ws.isEmpty, ws.count <= ModelLimits.maxRepeats, ws.allSatisfy({ (1...ModelLimits.maxDimension).contains($0 ?? 0) }) else {
-                throw ModelError.badOption(model: raw, option: a, detail: "is not a list of widths in 1…\(ModelLimits.maxDimension) like 1200x1200")
+            guard !ws.isEmpty, ws.count <= Limits.maxRepeats, ws.allSatisfy({ (1...Limits.maxDimension).contains($0 ?? 0) }) else {
+                throw ModelError.badOption(model: raw, option: a, detail: "is not a list of widths in 1…\(Limits.maxDimension) like 1200x1200")
             }
             return ws.map { $0! }
         }
