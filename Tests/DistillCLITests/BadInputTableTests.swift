@@ -39,6 +39,10 @@ final class BadInputTableTests: XCTestCase {
             try write("huge-epochs.yaml", "name: e\nstudent: {train: {epochs: 9223372036854775807}}\n")
             try write("huge-threads.yaml", "name: t\nthreads: 100000\n")
             try write("text-model.yaml", "name: t\nstudent: {model: \"transformer:vocab=10\"}\n")
+            try write("noise-rate.yaml", "name: n\nlabel_noise: {kind: pair, rate: 1}\n")
+            try write("stop-epoch.yaml", "name: s\nteacher: {stop_epoch: 9, train: {epochs: 4}}\n")
+            try write("student-smoothing.yaml", "name: l\nstudent: {train: {label_smoothing: 0.1}}\n")
+            try write("forget-rate.yaml", "name: c\nscheme: {kind: co-teaching, participants: [{name: f, model: \"mlp:8\"}, {name: g, model: \"mlp:8\"}]}\n")
             try write("drop-all.yaml", "name: d\ndata: mnist:\(path("ok"))\ntransfer: {kind: drop-classes, classes: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]}\n")
         }
 
@@ -160,6 +164,10 @@ final class BadInputTableTests: XCTestCase {
             Row(what: "threads: 100000 in YAML", args: run("huge-threads.yaml"), phrase: "threads"),
             Row(what: "text model in an experiment on images", args: run("text-model.yaml"), phrase: "is a text model"),
             Row(what: "every class dropped from the transfer set", args: run("drop-all.yaml"), phrase: "the transfer set would be empty"),
+            Row(what: "a label-noise rate of 1", args: run("noise-rate.yaml"), phrase: "label_noise.rate"),
+            Row(what: "stop_epoch beyond the teacher's epochs", args: run("stop-epoch.yaml"), phrase: "teacher.stop_epoch"),
+            Row(what: "label smoothing of the student", args: run("student-smoothing.yaml"), phrase: "ce:label_smoothing"),
+            Row(what: "co-teaching with neither forget_rate nor label_noise", args: run("forget-rate.yaml"), phrase: "scheme.forget_rate"),
         ])
         XCTAssertFalse(FileManager.default.fileExists(atPath: f.root.deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("escaped").path))

@@ -37,4 +37,19 @@ final class LossReductionTests: XCTestCase {
         let g0 = grad { crossEntropy(logits: $0, labels: self.y, reduction: .none).slice(axis: 0, start: 0, length: 1).sum() }
         XCTAssertEqual(Array(g0.scalars[3...]), [Float](repeating: 0, count: 6))
     }
+
+    /// Finite differences of a weighted sum of the per-example values (distinct weights, so each
+    /// row's gradient is checked on its own), with label smoothing and for the KL to a fixed p.
+    func testPerExampleFormsMatchFiniteDifferences() {
+        let w = Tensor([0.5, -1.25, 2])
+        let p = Tensor(shape: [3, 3], scalars: [0.2, 0.5, 0.3, 0.05, 0.1, 0.85, 1.0 / 3, 1.0 / 3, 1.0 / 3])
+        let ce = GradientCheck.firstOrder([z], eps: 1e-2) { xs in
+            (crossEntropy(logits: xs[0], labels: self.y, reduction: .none, labelSmoothing: 0.1) * w).sum()
+        }
+        XCTAssertTrue(ce.isEmpty, "ce none: \(ce.prefix(3))")
+        let kl = GradientCheck.firstOrder([z], eps: 1e-2) { xs in
+            (klDivergence(logQ: xs[0].logSoftmax(alongAxis: 1), p: p, reduction: .none) * w).sum()
+        }
+        XCTAssertTrue(kl.isEmpty, "kl none: \(kl.prefix(3))")
+    }
 }

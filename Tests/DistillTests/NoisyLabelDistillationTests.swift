@@ -26,6 +26,16 @@ final class NoisyLabelDistillationTests: XCTestCase {
         XCTAssertEqual(gradients(of: loss, wrt: [teacher])[0].scalars, [Float](repeating: 0, count: 9))
     }
 
+    func testGradientsMatchFiniteDifferences() {
+        for (lambda, temperature) in [(Float(0.5), Float(1)), (0.3, 2)] {
+            let loss = NoisyLabelDistillationLoss(lambda: lambda, temperature: temperature)
+            let failures = GradientCheck.firstOrder([s], eps: 1e-2) { xs in
+                loss.loss(DistillationBatch(studentLogits: xs[0], teacherLogits: self.t, labels: IntTensor([1, -1, 0])))
+            }
+            XCTAssertTrue(failures.isEmpty, "λ = \(lambda), T = \(temperature): \(failures.prefix(3))")
+        }
+    }
+
     func testRegistryOptions() throws {
         let l = try XCTUnwrap(try MethodRegistry.make("noisy-label-kd", options: ["lambda": "0.7", "temperature": "2"]) as? NoisyLabelDistillationLoss)
         XCTAssertEqual(l.lambda, 0.7); XCTAssertEqual(l.temperature, 2)
