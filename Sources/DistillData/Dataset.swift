@@ -22,11 +22,16 @@ public struct Dataset: Sendable {
     public var images: Tensor
     public var labels: IntTensor
     public var classCount: Int
+    /// The name of each class (`classCount` of them), or nil where the format gives none. Model
+    /// files record them, so a prediction can be printed as a name.
+    public var classNames: [String]?
 
-    public init(name: String, images: Tensor, labels: IntTensor, classCount: Int) {
+    public init(name: String, images: Tensor, labels: IntTensor, classCount: Int, classNames: [String]? = nil) {
         ensure(images.rank == 4 && labels.shape == [images.shape[0]],
                      "Dataset(\(name)): images \(Shape.describe(images.shape)) must be [N, C, H, W] and labels \(Shape.describe(labels.shape)) [N]")
-        self.name = name; self.images = images; self.labels = labels; self.classCount = classCount
+        ensure(classNames == nil || classNames!.count == classCount,
+               "Dataset(\(name)): \(classNames?.count ?? 0) class names for \(classCount) classes")
+        self.name = name; self.images = images; self.labels = labels; self.classCount = classCount; self.classNames = classNames
     }
 
     /// Number of examples N.
@@ -41,7 +46,7 @@ public struct Dataset: Sendable {
     public var unlabelled: Dataset {
         Dataset(name: name + "-unlabelled", images: images,
                 labels: IntTensor(shape: labels.shape, scalars: [Int](repeating: Dataset.unlabelledMarker, count: count)),
-                classCount: classCount)
+                classCount: classCount, classNames: classNames)
     }
 
     /// Examples per class (unlabelled rows are not counted).
@@ -62,7 +67,7 @@ public struct Dataset: Sendable {
             }
         }
         let ls = labels.scalars
-        return Dataset(name: newName ?? name, images: imgs, labels: IntTensor(indices.map { ls[$0] }), classCount: classCount)
+        return Dataset(name: newName ?? name, images: imgs, labels: IntTensor(indices.map { ls[$0] }), classCount: classCount, classNames: classNames)
     }
 
     /// Only the examples whose label is in `classes` (labels keep their values).
@@ -147,6 +152,12 @@ extension Dataset {
     /// Loads `{train,t10k}-{images-idx3,labels-idx1}-ubyte` (with or without `.gz`; the
     /// content, not the name, decides whether it is inflated).
     static func idxDataset(name: String, directory: String, split: DatasetSplit, classCount: Int = 10) throws -> Dataset {
+        let names: [String]? = switch name {
+        case "fashion-mnist": ClassNames.fashionMNIST
+        case "mnist": (0..<10).map(String.init)
+        case "kmnist": ClassNames.kmnist
+        default: nil
+        }
         let prefix = split == .train ? "train" : "t10k"
         let imagesPath = try locate(directory, ["\(prefix)-images-idx3-ubyte.gz", "\(prefix)-images-idx3-ubyte", "\(prefix)-images.idx3-ubyte"])
         let labelsPath = try locate(directory, ["\(prefix)-labels-idx1-ubyte.gz", "\(prefix)-labels-idx1-ubyte", "\(prefix)-labels.idx1-ubyte"])
@@ -155,7 +166,7 @@ extension Dataset {
         guard images.shape[0] == labels.count else {
             throw DataError.malformed(path: labelsPath, field: "label count", detail: "\(labels.count) labels but \(imagesPath) holds \(images.shape[0]) images")
         }
-        return try Dataset(name: "\(name)-\(split.rawValue)", images: images, labels: labels, classCount: classCount).validated(path: labelsPath)
+        return try Dataset(name: "\(name)-\(split.rawValue)", images: images, labels: labels, classCount: classCount, classNames: names).validated(path: labelsPath)
     }
 
     /// CIFAR-10 binary version: `data_batch_1.bin` … `data_batch_5.bin` (train) or
@@ -164,7 +175,7 @@ extension Dataset {
         let dir = subdirectory(directory, "cifar-10-batches-bin", marker: "test_batch.bin")
         let files = split == .train ? (1...5).map { "data_batch_\($0).bin" } : ["test_batch.bin"]
         let r = try CIFAR.read(files.map { FileIO.join(dir, $0) }, labelBytes: 1, labelLimits: [10])
-        return Dataset(name: "cifar10-\(split.rawValue)", images: r.images, labels: IntTensor(r.labels[0]), classCount: 10)
+        return Dataset(name: "cifar10-\(split.rawValue)", images: r.images, labels: IntTensor(r.labels[0]), classCount: 10, classNames: ClassNames.cifar10)
     }
 
     /// CIFAR-100 binary version: `train.bin` / `test.bin` (records: coarse label, fine label,

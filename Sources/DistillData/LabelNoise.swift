@@ -82,6 +82,6 @@ extension Dataset {
         let old = labels.scalars
         let new = noise.corrupt(old, classes: classCount)
         let flipped = zip(old, new).filter { $0 != $1 }.count
-        return (Dataset(name: "\(name) (\(noise))", images: images, labels: IntTensor(new), classCount: classCount), flipped)
+        return (Dataset(name: "\(name) (\(noise))", images: images, labels: IntTensor(new), classCount: classCount, classNames: classNames), flipped)
     }
 }
