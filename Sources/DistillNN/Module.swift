@@ -44,6 +44,10 @@ open class Module {
     /// to one nil check per call.
     var tapSlot: TapSlot?
 
+    /// The input transform this model applies to its images before `forward` (set on the model
+    /// itself, not on its layers); saved in and restored from model files. See `InputNormalization`.
+    public var inputNormalization: InputNormalization?
+
     public init() {}
 
     // MARK: registration
@@ -70,8 +74,10 @@ open class Module {
         failCheck("\(type(of: self)).forward(_:) is not implemented for a single tensor input")
     }
 
-    /// Runs `forward`, recording feature taps when any are attached.
+    /// Runs `forward` (on normalised images when the model has an `inputNormalization`),
+    /// recording feature taps when any are attached.
     public final func callAsFunction(_ x: Tensor) -> Tensor {
+        let x = inputNormalization.map { $0.apply(x) } ?? x
         guard let slot = tapSlot else { return forward(x) }
         slot.record(.input, x)
         let y = forward(x)

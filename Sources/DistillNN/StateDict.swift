@@ -29,14 +29,25 @@ extension Module {
         for (p, b) in buffers { b.value = Tensor(shape: b.shape, scalars: state[p]!.scalars) }
     }
 
-    /// Saves `stateDict()` as a safetensors file (atomically), with optional metadata.
+    /// Saves `stateDict()` as a safetensors file (atomically), with optional metadata; the
+    /// model's input transform is recorded under `input_transform` (`none` when it has none).
     public func save(to path: String, metadata: [String: String] = [:]) throws {
-        try SafeTensors(tensors: stateDict(), metadata: metadata).write(to: path)
+        var meta = metadata
+        meta[InputNormalization.metadataKey] = inputNormalization?.description ?? "none"
+        try SafeTensors(tensors: stateDict(), metadata: meta).write(to: path)
     }
 
-    /// Loads a safetensors checkpoint written by `save(to:)` or by PyTorch (`safetensors.torch.save_file`).
+    /// Loads a safetensors checkpoint written by `save(to:)` or by PyTorch (`safetensors.torch.save_file`),
+    /// with the input transform it records (a file without one leaves the model's as it is).
     public func load(from path: String) throws {
         let file = try SafeTensors.read(from: path)
         try loadStateDict(file.tensors)
+        try loadInputTransform(from: file.metadata)
+    }
+
+    /// Sets `inputNormalization` from a model file's metadata (`input_transform`); absent: unchanged.
+    public func loadInputTransform(from metadata: [String: String]) throws {
+        guard let text = metadata[InputNormalization.metadataKey] else { return }
+        inputNormalization = try InputNormalization.parse(text)
     }
 }

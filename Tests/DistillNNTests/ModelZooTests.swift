@@ -29,6 +29,21 @@ final class ModelZooTests: XCTestCase {
         XCTAssertTrue(m.namedBuffers().map(\.path).contains("layer1.0.bn1.running_mean"))
     }
 
+    /// Option A, as akamaster/pytorch_resnet_cifar10 defines it: 269,722 parameters (their README:
+    /// 0.27M), no shortcut parameters, the classifier named `linear`.
+    func testOptionAResNet20MatchesTheAkamasterCheckpointLayout() throws {
+        let m = try ModelZoo.make("resnet20:shortcut=a", input: .cifar10)
+        XCTAssertEqual(m.parameterCount(), 269_722)
+        let names = m.namedParameters().map(\.path)
+        XCTAssertFalse(names.contains { $0.contains("downsample") || $0.contains("shortcut") }, "\(names)")
+        XCTAssertEqual(names.suffix(2), ["linear.weight", "linear.bias"])
+        let y = withoutGradients { m.eval()(Tensor.zeros([2, 3, 32, 32])) }
+        XCTAssertEqual(y.shape, [2, 10])
+        XCTAssertThrowsError(try ModelZoo.make("resnet20:shortcut=c")) { e in
+            XCTAssertTrue("\(e)".contains("shortcut") && "\(e)".contains("'c'"), "\(e)")
+        }
+    }
+
     func testWideResNetNamesFollowTheReferenceCode() throws {
         let m = try ModelZoo.make("wrn-16-2", input: .cifar10)
         let names = Set(m.namedParameters().map(\.path))

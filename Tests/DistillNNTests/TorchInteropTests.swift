@@ -26,6 +26,8 @@ final class TorchInteropTests: XCTestCase {
         Case(spec: "cnn:8x16x32,fc=32,bn=1", input: .fashionMNIST),
         Case(spec: "resnet8", input: .fashionMNIST),
         Case(spec: "resnet8x4", input: .cifar10),
+        Case(spec: "resnet20:shortcut=a", input: .cifar10),
+        Case(spec: "resnet8:shortcut=a", input: .fashionMNIST),
         Case(spec: "wrn-10-2", input: .fashionMNIST),
         Case(spec: "vgg8", input: .fashionMNIST),
         Case(spec: "bilstm:vocab=50,embed=8,hidden=6,layers=2", input: .tokens(classes: 5), tokens: 7, vocabulary: 50),

@@ -5,7 +5,8 @@ import DistillNN
 /// Running a model over a whole data set, in eval mode and without gradients.
 public enum Evaluation {
     /// Logits [N, classes] of `model` on every example of `dataset`, in order, computed in
-    /// batches; `transform` (e.g. normalisation) is applied to each batch first. The model's
+    /// batches; `transform` is applied to each batch first (the model's own input normalisation
+    /// is applied by the model). The model's
     /// train/eval flags are restored afterwards. Throws `EvaluationError.nonFiniteOutputs` when
     /// any logit is NaN or infinite (diverged or corrupted weights): no metric is computed from them.
     public static func logits(of model: Module, on dataset: Dataset, batchSize: Int = 500,
@@ -36,11 +37,34 @@ public enum Evaluation {
         if bad > 0 { throw EvaluationError.nonFiniteOutputs(rows: bad, of: logits.shape[0]) }
     }
 
-    /// The normalisation steps of an augmentation: what evaluation data must also receive.
-    public static func evaluationTransform(of augmentation: Augmentation?) -> Augmentation? {
-        guard let a = augmentation else { return nil }
-        let steps = a.steps.filter { if case .normalize = $0 { return true } else { return false } }
-        return steps.isEmpty ? nil : Augmentation(steps)
+    /// Splits a training augmentation into the steps the data loader runs on pixels in [0, 1]
+    /// and the normalisation the model takes over (`Module.inputNormalization`), so that the
+    /// model applies it wherever it runs and its file records it. Several normalize steps compose
+    /// into one ((x − m₁)/s₁ − m₂)/s₂ = (x − (m₁ + m₂s₁))/(s₁s₂). Crop and jitter padding then
+    /// fills with black (0) before the normalisation, as torchvision's RandomCrop before Normalize.
+    public static func splitNormalization(_ augmentation: Augmentation?, channels: Int) throws -> (Augmentation?, InputNormalization?) {
+        guard let a = augmentation else { return (nil, nil) }
+        var mean: [Float]? = nil, std: [Float]? = nil
+        var rest: [Augmentation.Step] = []
+        for step in a.steps {
+            guard case let .normalize(m, s) = step else { rest.append(step); continue }
+            guard m.count == s.count, m.count == 1 || m.count == channels else {
+                throw TrainingError.badValue(field: "augmentation", value: "\(a)", expected: "a normalize step with 1 or \(channels) means and as many stds (the images have \(channels) channels)")
+            }
+            let k = max(m.count, mean?.count ?? 1)
+            func at(_ v: [Float], _ c: Int) -> Float { v.count == 1 ? v[0] : v[c] }
+            if let m0 = mean, let s0 = std {
+                mean = (0..<k).map { at(m0, $0) + at(m, $0) * at(s0, $0) }
+                std = (0..<k).map { at(s0, $0) * at(s, $0) }
+            } else {
+                (mean, std) = (m, s)
+            }
+        }
+        let normalization: InputNormalization?
+        do { normalization = try mean.map { try InputNormalization(mean: $0, std: std!) } } catch {
+            throw TrainingError.badValue(field: "augmentation", value: "\(a)", expected: "\(error)")
+        }
+        return (rest.isEmpty ? nil : Augmentation(rest), normalization)
     }
 }
 

@@ -165,8 +165,13 @@ public final class TrainingLoop {
         let fm = FileManager.default
         try fm.createDirectory(at: runDirectory, withIntermediateDirectories: true)
         AtomicFile.removeStaleTemporaries(in: runDirectory.path)   // what a kill in the middle of a write left
-        let augmentation = config.augmentation.isEmpty ? nil : try Augmentation.parse(config.augmentation)
-        let evalTransform = Evaluation.evaluationTransform(of: augmentation)
+        // the normalisation belongs to the models (they apply it, and their files record it); the
+        // loader's steps run on pixels in [0, 1]
+        let (augmentation, normalization) = try Evaluation.splitNormalization(
+            config.augmentation.isEmpty ? nil : try Augmentation.parse(config.augmentation), channels: train.imageShape[0])
+        if let normalization {
+            for m in scheme.members where m.spec != nil || m.name == scheme.evaluated { m.module.inputNormalization = normalization }
+        }
         let loader = try DataLoader(dataset: train, batchSize: config.batchSize, shuffle: true, seed: config.seed,
                                     augmentation: augmentation)
         let perEpoch = loader.batchesPerEpoch
@@ -248,7 +253,7 @@ public final class TrainingLoop {
             record.terms = sums.termMeans
             do {
                 if evaluates, let test {
-                    let logits = try Evaluation.logits(of: evaluated, on: test, transform: evalTransform)
+                    let logits = try Evaluation.logits(of: evaluated, on: test)
                     let m = ClassificationSummary(logits: logits, labels: test.labels)
                     record.testAccuracy = m.accuracy
                     record.testNLL = m.nll
@@ -257,7 +262,7 @@ public final class TrainingLoop {
                 var extra = try scheme.epochMetrics()
                 if evaluates, let test {   // the other exported members too (a cohort, generations)
                     for m in scheme.members where m.exported && m.name != scheme.evaluated {
-                        let logits = try Evaluation.logits(of: m.module, on: test, transform: evalTransform)
+                        let logits = try Evaluation.logits(of: m.module, on: test)
                         extra["\(m.name).test_accuracy"] = ClassificationSummary(logits: logits, labels: test.labels).accuracy
                     }
                 }

@@ -51,7 +51,7 @@ public enum ModelZoo {
         Entry(name: "cnn", example: "cnn:32x64x128", summary: "conv3×3-ReLU-pool blocks + 2 linear; options fc (256), bn (0/1)"),
         Entry(name: "resnet8", example: "resnet8", summary: "CIFAR ResNet-8, filters 16-16-32-64"),
         Entry(name: "resnet14", example: "resnet14", summary: "CIFAR ResNet-14"),
-        Entry(name: "resnet20", example: "resnet20", summary: "CIFAR ResNet-20"),
+        Entry(name: "resnet20", example: "resnet20", summary: "CIFAR ResNet-20; option shortcut=a: zero-padding shortcuts and head `linear` (akamaster's checkpoints), b: projection (default)"),
         Entry(name: "resnet32", example: "resnet32", summary: "CIFAR ResNet-32"),
         Entry(name: "resnet44", example: "resnet44", summary: "CIFAR ResNet-44"),
         Entry(name: "resnet56", example: "resnet56", summary: "CIFAR ResNet-56"),
@@ -177,10 +177,14 @@ public enum ModelZoo {
                 let wide = name.hasSuffix("x4")
                 let digits = name.dropFirst(6).dropLast(wide ? 2 : 0)
                 if let depth = Int(digits), [8, 14, 20, 32, 44, 56, 110].contains(depth), !wide || depth == 8 || depth == 32 {
-                    try parsed.finish([])
+                    let shortcut = parsed.string("shortcut", default: "b")
+                    guard let sc = CIFARResNet.Shortcut(rawValue: shortcut) else {
+                        throw ModelError.badOption(model: spec, option: "shortcut", detail: "must be a (zero-padding, akamaster's checkpoints) or b (1×1 projection, the default), got '\(shortcut)'")
+                    }
+                    try parsed.finish(["shortcut"])
                     guard build else { return nil }
                     return CIFARResNet(depth: depth, filters: wide ? [32, 64, 128, 256] : [16, 16, 32, 64],
-                                       channels: input.channels, classes: input.classes, seed: seed)
+                                       channels: input.channels, classes: input.classes, shortcut: sc, seed: seed)
                 }
             }
             if name.hasPrefix("wrn-") {
@@ -259,6 +263,8 @@ public enum ModelZoo {
             }
             return f
         }
+
+        func string(_ key: String, default d: String) -> String { options[key] ?? d }
 
         /// Throws for any option outside `allowed`, and for a positional argument where none is taken.
         func finish(_ allowed: [String]) throws {

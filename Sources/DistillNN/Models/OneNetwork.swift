@@ -59,8 +59,13 @@ public final class OneNetwork: Module {
         MLP(layers: trunkLayers + branchLayers[i], dropouts: trunkDropouts + branchDropouts[i])
     }
 
-    /// Every branch's logits [N, C], the gate [N, m] and the gated ensemble [N, C].
+    /// Every branch's logits [N, C], the gate [N, m] and the gated ensemble [N, C] (the input
+    /// normalisation applied first, as `callAsFunction` does).
     public func outputs(_ x: Tensor) -> (branches: [Tensor], gate: Tensor, ensemble: Tensor) {
+        heads(inputNormalization.map { $0.apply(x) } ?? x)
+    }
+
+    func heads(_ x: Tensor) -> (branches: [Tensor], gate: Tensor, ensemble: Tensor) {
         var h = x.rank == 2 ? x : x.flattened()
         for (k, l) in trunkLayers.enumerated() {
             h = l(h).relu()
@@ -83,5 +88,5 @@ public final class OneNetwork: Module {
         return (zs, g, e)
     }
 
-    public override func forward(_ x: Tensor) -> Tensor { outputs(x).ensemble }
+    public override func forward(_ x: Tensor) -> Tensor { heads(x).ensemble }
 }

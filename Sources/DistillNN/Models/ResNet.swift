@@ -7,14 +7,22 @@ import DistillCore
 public final class BasicBlock: Module {
     public let conv1: Conv2d, bn1: BatchNorm2d, conv2: Conv2d, bn2: BatchNorm2d
     public let downsample: Sequential?
+    /// The shortcut when the shape changes: `.projection` (option B, the 1×1-conv + BN
+    /// `downsample`) or `.zeroPadding` (option A of He et al. §4.2: subsample by 2 and pad the new
+    /// channels with zeros, no parameters).
+    public let shortcut: CIFARResNet.Shortcut
+    let padChannels: Int, shortcutStride: Int
 
-    public init(_ inPlanes: Int, _ planes: Int, stride: Int, using g: inout SeededGenerator) {
+    public init(_ inPlanes: Int, _ planes: Int, stride: Int, shortcut: CIFARResNet.Shortcut = .projection, using g: inout SeededGenerator) {
         conv1 = Conv2d(inPlanes, planes, kernel: 3, stride: stride, padding: 1, bias: false, using: &g)
         bn1 = BatchNorm2d(planes)
         conv2 = Conv2d(planes, planes, kernel: 3, padding: 1, bias: false, using: &g)
         bn2 = BatchNorm2d(planes)
-        downsample = stride != 1 || inPlanes != planes
+        let changes = stride != 1 || inPlanes != planes
+        self.shortcut = shortcut
+        downsample = changes && shortcut == .projection
             ? Sequential(Conv2d(inPlanes, planes, kernel: 1, stride: stride, bias: false, using: &g), BatchNorm2d(planes)) : nil
+        (padChannels, shortcutStride) = changes && shortcut == .zeroPadding ? (planes - inPlanes, stride) : (0, 1)
         super.init()
         register(child: conv1, as: "conv1"); register(child: bn1, as: "bn1")
         register(child: conv2, as: "conv2"); register(child: bn2, as: "bn2")
@@ -23,7 +31,17 @@ public final class BasicBlock: Module {
 
     public override func forward(_ x: Tensor) -> Tensor {
         let out = bn2(conv2(bn1(conv1(x)).relu()))
-        return (out + (downsample.map { $0(x) } ?? x)).relu()
+        return (out + shortcutPath(x)).relu()
+    }
+
+    /// The identity, the projection, or option A's x[:, :, ::s, ::s] with planes/4 … zero channels
+    /// on each side (akamaster/pytorch_resnet_cifar10's `LambdaLayer`; the odd channel, if any, after).
+    func shortcutPath(_ x: Tensor) -> Tensor {
+        if let downsample { return downsample(x) }
+        guard padChannels > 0 || shortcutStride > 1 else { return x }
+        let sub = shortcutStride > 1 ? avgPool2d(x, kernel: (1, 1), stride: (shortcutStride, shortcutStride)) : x
+        let before = padChannels / 2
+        return sub.padded(axis: 1, before: before, after: padChannels - before)
     }
 }
 
@@ -32,12 +50,19 @@ public final class BasicBlock: Module {
 /// layer2 (n, f2, stride 2) → layer3 (n, f3, stride 2) → global average pool → fc.
 /// resnet8…110 use filters [16, 16, 32, 64]; resnet8x4 and resnet32x4 use [32, 64, 128, 256].
 /// Global average pooling is adaptive, so 28×28 inputs (Fashion-MNIST) work as 32×32 do.
+///
+/// `shortcut: .zeroPadding` (spec `resnet20:shortcut=a`) is He et al.'s option A as the most used
+/// public CIFAR ResNet checkpoints define it (akamaster/pytorch_resnet_cifar10): parameter-free
+/// shortcuts and the classifier named `linear` instead of `fc`, so their state dicts load as they are.
 public final class CIFARResNet: Module {
+    /// How a block's shortcut matches a change of shape.
+    public enum Shortcut: String, Sendable { case projection = "b", zeroPadding = "a" }
     public let conv1: Conv2d, bn1: BatchNorm2d
     public let layer1: Sequential, layer2: Sequential, layer3: Sequential
     public let fc: Linear
 
-    public init(depth: Int, filters: [Int] = [16, 16, 32, 64], channels: Int = 3, classes: Int, seed: UInt64 = 0) {
+    public init(depth: Int, filters: [Int] = [16, 16, 32, 64], channels: Int = 3, classes: Int,
+                shortcut: Shortcut = .projection, seed: UInt64 = 0) {
         ensure((depth - 2) % 6 == 0 && depth >= 8, "CIFARResNet: depth \(depth) is not 6n + 2 with n ≥ 1")
         ensure(filters.count == 4, "CIFARResNet: needs 4 filter counts, got \(filters)")
         let n = (depth - 2) / 6
@@ -48,7 +73,7 @@ public final class CIFARResNet: Module {
         func stage(_ out: Int, stride: Int) -> Sequential {
             let s = Sequential()
             for i in 0..<n {
-                s.append(BasicBlock(planes, out, stride: i == 0 ? stride : 1, using: &g))
+                s.append(BasicBlock(planes, out, stride: i == 0 ? stride : 1, shortcut: shortcut, using: &g))
                 planes = out
             }
             return s
@@ -60,7 +85,7 @@ public final class CIFARResNet: Module {
         super.init()
         register(child: conv1, as: "conv1"); register(child: bn1, as: "bn1")
         register(child: layer1, as: "layer1"); register(child: layer2, as: "layer2"); register(child: layer3, as: "layer3")
-        register(child: fc, as: "fc")
+        register(child: fc, as: shortcut == .zeroPadding ? "linear" : "fc")
     }
 
     public override func forward(_ x: Tensor) -> Tensor {

@@ -88,26 +88,35 @@ class ConvNet(nn.Module):
 class BasicBlock(nn.Module):
     """conv1 → bn1 → ReLU → conv2 → bn2, + identity or downsample (1×1 conv + BN), → ReLU."""
 
-    def __init__(self, in_planes, planes, stride):
+    def __init__(self, in_planes, planes, stride, shortcut="b"):
         super().__init__()
         self.conv1 = nn.Conv2d(in_planes, planes, 3, stride=stride, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(planes)
         self.conv2 = nn.Conv2d(planes, planes, 3, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(planes)
         self.downsample = None
+        self.option_a = None
         if stride != 1 or in_planes != planes:
-            self.downsample = nn.Sequential(nn.Conv2d(in_planes, planes, 1, stride=stride, bias=False), nn.BatchNorm2d(planes))
+            if shortcut == "a":
+                # akamaster/pytorch_resnet_cifar10's LambdaLayer: subsample, zero channels on both sides
+                extra = planes - in_planes
+                self.option_a = lambda x: F.pad(x[:, :, ::stride, ::stride], (0, 0, 0, 0, extra // 2, extra - extra // 2), "constant", 0)
+            else:
+                self.downsample = nn.Sequential(nn.Conv2d(in_planes, planes, 1, stride=stride, bias=False), nn.BatchNorm2d(planes))
 
     def forward(self, x):
         out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        if self.option_a is not None:
+            return F.relu(out + self.option_a(x))
         return F.relu(out + (x if self.downsample is None else self.downsample(x)))
 
 
 class CIFARResNet(nn.Module):
     """conv1 → bn1 → ReLU → layer1..3 (n = (depth − 2) / 6 blocks each) → adaptive avg pool → fc."""
 
-    def __init__(self, depth, filters, channels, classes):
+    def __init__(self, depth, filters, channels, classes, shortcut="b"):
         super().__init__()
+        self.shortcut = shortcut
         n = (depth - 2) // 6
         self.conv1 = nn.Conv2d(channels, filters[0], 3, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(filters[0])
@@ -116,16 +125,21 @@ class CIFARResNet(nn.Module):
         for out, stride in ((filters[1], 1), (filters[2], 2), (filters[3], 2)):
             blocks = []
             for i in range(n):
-                blocks.append(BasicBlock(planes, out, stride if i == 0 else 1))
+                blocks.append(BasicBlock(planes, out, stride if i == 0 else 1, shortcut))
                 planes = out
             stages.append(nn.Sequential(*blocks))
         self.layer1, self.layer2, self.layer3 = stages
-        self.fc = nn.Linear(filters[3], classes)
+        head = nn.Linear(filters[3], classes)
+        if shortcut == "a":
+            self.linear = head   # akamaster's name
+        else:
+            self.fc = head
 
     def forward(self, x):
         h = F.relu(self.bn1(self.conv1(x)))
         h = self.layer3(self.layer2(self.layer1(h)))
-        return self.fc(F.adaptive_avg_pool2d(h, 1).flatten(1))
+        head = self.linear if self.shortcut == "a" else self.fc
+        return head(F.adaptive_avg_pool2d(h, 1).flatten(1))
 
 
 class WideBasicBlock(nn.Module):
@@ -280,7 +294,7 @@ def build(spec, channels, height, width, classes):
     elif family.startswith("resnet"):
         wide = family.endswith("x4")
         depth = int(family[6:-2] if wide else family[6:])
-        m = CIFARResNet(depth, [32, 64, 128, 256] if wide else [16, 16, 32, 64], channels, classes)
+        m = CIFARResNet(depth, [32, 64, 128, 256] if wide else [16, 16, 32, 64], channels, classes, opt.pop("shortcut", "b"))
     elif family.startswith("wrn-"):
         _, d, w = family.split("-")
         m = WideResNet(int(d), int(w), num("dropout", 0.0, float), channels, classes)
