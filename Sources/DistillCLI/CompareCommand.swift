@@ -15,16 +15,8 @@ struct Compare: ParsableCommand {
     @Option(help: "Evaluate on the first N training examples only (faster).") var subset: Int?
     @Flag(help: "Print JSON.") var json = false
 
-    static func load(_ path: String, input: ModelInput) throws -> Module {
-        let file = try SafeTensors.read(from: path)
-        guard let spec = file.metadata["model"] else {
-            throw TrainingError.checkpointMismatch(path: path, detail: "records no model spec (write it with distill train, or add metadata 'model')")
-        }
-        let m = try ModelZoo.make(spec, input: input)
-        do { try m.loadStateDict(file.tensors) } catch {
-            throw TrainingError.checkpointMismatch(path: path, detail: "does not match its recorded model \(spec): \(error)")
-        }
-        return m
+    static func load(_ path: String, for dataset: Dataset, data: String) throws -> Module {
+        try ModelFile.load(path, for: dataset, data: data) { FileHandle.standardError.write(Data("note: \($0)\n".utf8)) }
     }
 
     /// Runs `body`, naming `path` in an evaluation error (NaN or infinite outputs).
@@ -43,8 +35,7 @@ struct Compare: ParsableCommand {
             var train = try spec.load(.train)
             if let n = subset { train = train.first(n) }
             let test = try spec.load(.test)
-            let input = DataSpec.modelInput(for: train)
-            let members = try teacher.map { try Compare.load($0, input: input) }
+                        let members = try teacher.map { try Compare.load($0, for: train, data: data) }
             let t: Teacher = members.count == 1 ? ModelTeacher(members[0], classCount: train.classCount) : EnsembleTeacher(members, classCount: train.classCount)
             let teacherPath = teacher.joined(separator: ", ")
             let tTrain = try Compare.named(teacherPath) { try t.logits(on: train) }, tTest = try Compare.named(teacherPath) { try t.logits(on: test) }
@@ -52,7 +43,7 @@ struct Compare: ParsableCommand {
                 ("teacher", FidelityReport.measure(tTrain, teacher: nil, labels: train.labels, split: "train"),
                  FidelityReport.measure(tTest, teacher: nil, labels: test.labels, split: "test"))]
             for path in student {
-                let s = try Compare.load(path, input: input)
+                let s = try Compare.load(path, for: train, data: data)
                 let sTrain = try Compare.named(path) { try Evaluation.logits(of: s, on: train) }
                 let sTest = try Compare.named(path) { try Evaluation.logits(of: s, on: test) }
                 reports.append((path, FidelityReport.measure(sTrain, teacher: tTrain, labels: train.labels, split: "train"),

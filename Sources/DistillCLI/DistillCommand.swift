@@ -34,13 +34,7 @@ struct DistillOnce: ParsableCommand {
                 guard !teacher.isEmpty else { throw TrainingError.badValue(field: "teacher", value: "", expected: "at least one --teacher checkpoint or --teacher-logits") }
                 c.teacher.checkpoints = teacher
                 c.teacher.ensemble = teacher.count
-                let spec = try teacherModel ?? {
-                    guard let m = try SafeTensors.read(from: teacher[0]).metadata["model"] else {
-                        throw TrainingError.checkpointMismatch(path: teacher[0], detail: "records no model spec; pass --teacher-model")
-                    }
-                    return m
-                }()
-                c.teacher.model = spec
+                c.teacher.model = try ModelFile.read(teacher[0], model: teacherModel, modelFlag: "--teacher-model").spec
             }
             guard let comb = EnsembleTeacher.Combine(rawValue: combine) else {
                 throw TrainingError.badValue(field: "combine", value: combine, expected: "probabilities or logits")

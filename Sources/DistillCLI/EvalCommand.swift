@@ -13,6 +13,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Model spec; defaults to the one recorded in the checkpoint.") var model: String?
     @Option var data = "fashion-mnist"
     @Option(help: "train or test.") var split = "test"
+    @Option(help: "Evaluate on the first N examples of the split only.") var subset: Int?
     @Option(name: .customLong("batch-size")) var batchSize = 500
     @Flag(help: "Print JSON instead of text.") var json = false
 
@@ -21,15 +22,16 @@ struct Evaluate: ParsableCommand {
             guard let s = DatasetSplit(rawValue: split) else {
                 throw TrainingError.badValue(field: "split", value: split, expected: "train or test")
             }
-            let file = try SafeTensors.read(from: checkpoint)
-            guard let spec = model ?? file.metadata["model"] else {
-                throw TrainingError.checkpointMismatch(path: checkpoint, detail: "records no model spec; pass --model")
+            let file = try ModelFile.read(checkpoint, model: model)
+            var dataset = try DataSpec(data).load(s)
+            if let n = subset {
+                guard n >= 1 else { throw TrainingError.badValue(field: "subset", value: "\(n)", expected: "a positive number of examples") }
+                dataset = dataset.first(n)
             }
-            let dataset = try DataSpec(data).load(s)
-            let net = try ModelZoo.make(spec, input: DataSpec.modelInput(for: dataset))
-            do { try net.loadStateDict(file.tensors) } catch {
-                throw TrainingError.checkpointMismatch(path: checkpoint, detail: "is not a checkpoint of \(spec): \(error)")
-            }
+            let spec = file.spec
+            try file.check(fits: dataset, data: data)
+            let (net, note) = try file.module(input: DataSpec.modelInput(for: dataset))
+            if let note { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
             let logits: Tensor
             do { logits = try Evaluation.logits(of: net, on: dataset, batchSize: batchSize) } catch let e as EvaluationError {
                 throw TrainingError.checkpointMismatch(path: checkpoint, detail: "\(e)")

@@ -186,13 +186,11 @@ public final class ExperimentRunner {
         let input = DataSpec.modelInput(for: splits.teacherTrain)
         return try (0..<t.ensemble).map { m in
             let memberSeed = t.shared ? UInt64(m) : seed &* 1000 &+ UInt64(m)
-            let model = try ModelZoo.make(t.model, input: input, seed: memberSeed)
             if m < t.checkpoints.count {
-                do { try model.load(from: t.checkpoints[m]) } catch {
-                    throw TrainingError.checkpointMismatch(path: t.checkpoints[m], detail: "is not a checkpoint of the teacher \(t.model): \(error)")
-                }
-                return model
+                return try ModelFile.load(t.checkpoints[m], for: splits.teacherTrain, data: config.data, model: t.model,
+                                          modelFlag: "teacher.model") { self.say("note: \($0)") }
             }
+            let model = try ModelZoo.make(t.model, input: input, seed: memberSeed)
             var cfg = t.train
             cfg.seed = memberSeed
             let dir = t.shared ? teacherRoot.appendingPathComponent("\(ExperimentRunner.teacherKey(t, noise: config.labelNoise))/member-\(m)")

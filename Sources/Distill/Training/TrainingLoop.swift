@@ -149,13 +149,18 @@ public final class TrainingLoop {
         }
     }
 
+    /// The metadata of every model file the loop writes (`ModelFile.metadata`, and the epoch of a snapshot).
+    func modelFileMetadata(for member: SchemeMember, epoch: Int?) -> [String: String] {
+        var meta = ModelFile.metadata(spec: member.spec ?? config.model, data: config.data, dataset: train)
+        if let epoch { meta["epoch"] = "\(epoch)" }
+        return meta
+    }
+
     /// Writes the evaluated member to `model.safetensors` and the other exported ones to `NAME.safetensors`.
     func exportMembers() throws {
         for m in scheme.members where m.exported || m.name == scheme.evaluated {
             let path = m.name == scheme.evaluated ? modelPath : runDirectory.appendingPathComponent("\(m.name).safetensors").path
-            var meta = ["data": config.data]
-            meta["model"] = m.spec ?? config.model
-            try m.module.save(to: path, metadata: meta)
+            try m.module.save(to: path, metadata: modelFileMetadata(for: m, epoch: nil))
         }
     }
 
@@ -278,7 +283,7 @@ public final class TrainingLoop {
             if keepsEpochSnapshots {   // before the checkpoint, so a resumed run never lacks one
                 try fm.createDirectory(at: runDirectory.appendingPathComponent("epochs"), withIntermediateDirectories: true)
                 try evaluated.save(to: TrainingLoop.epochSnapshotPath(in: runDirectory, epoch: epoch),
-                                   metadata: ["data": config.data, "model": scheme.member(scheme.evaluated).spec ?? config.model, "epoch": "\(epoch)"])
+                                   metadata: modelFileMetadata(for: scheme.member(scheme.evaluated), epoch: epoch))
             }
             try saveCheckpoint(epoch: epoch, batch: 0)
             try exportMembers()
