@@ -10,4 +10,5 @@ struct Distill: ParsableCommand {
         subcommands: [Train.self, Evaluate.self, Models.self, Run.self, DistillOnce.self, Compare.self])
 }
 
+WaitPolicy.apply()
 Distill.main()

@@ -76,7 +76,8 @@ final class SafeTensorsTests: XCTestCase {
         try a.save(to: path, metadata: ["epoch": "3"])
         try b.load(from: path)
         XCTAssertEqual(a.stateDict().mapValues(\.scalars), b.stateDict().mapValues(\.scalars))
-        XCTAssertEqual(try SafeTensors.read(from: path).metadata, ["epoch": "3"])
+        // the input transform is always recorded, "none" when the model has none
+        XCTAssertEqual(try SafeTensors.read(from: path).metadata, ["epoch": "3", "input_transform": "none"])
     }
 
     // MARK: PyTorch / numpy interchange

@@ -159,4 +159,15 @@ final class ModelFileTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("pass --teacher-model SPEC"), "\(e)")
         }
     }
+
+    /// A report of a run distilled from precomputed logits names the file, not the default
+    /// teacher model it never used.
+    func testTheReportOfLogitsDistillationNamesTheLogitsFile() {
+        var c = ExperimentConfig()
+        c.teacher.logits = "/data/teacher_logits.npy"
+        c.teacher.testLogits = "/data/teacher_test_logits.npy"
+        let md = ExperimentReport.markdown(ExperimentResult(name: "kd", seeds: [], summary: [:], seconds: 0), config: c)
+        XCTAssertTrue(md.contains("teacher: the precomputed logits /data/teacher_logits.npy (test logits /data/teacher_test_logits.npy)"), md)
+        XCTAssertFalse(md.contains("teacher \(c.teacher.model)"), md)
+    }
 }

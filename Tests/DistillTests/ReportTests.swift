@@ -159,6 +159,29 @@ final class ReportTests: XCTestCase {
         for cat in ["a", "b", "c"] { XCTAssertTrue(svg.contains(">\(cat)</text>")) }
     }
 
+    /// Issue 13: a gain of 100 test errors in 10,000 (0.01) is visible: the axis zooms onto the
+    /// values, each bar carries its value, and the teacher is a dashed reference line.
+    func testZoomedBarChartShowsValuesAndTheTeacher() throws {
+        let values = [0.8812, 0.8912], agreement = [0.9301, 0.9405]
+        let range = SVGPlot.zoomedRange(values + agreement, references: [0.9120])
+        XCTAssertLessThan(range.upperBound - range.lowerBound, 0.2)
+        XCTAssertTrue(range.contains(0.8812) && range.contains(0.9405) && range.lowerBound >= 0 && range.upperBound <= 1)
+        let svg = SVGPlot.barChart(title: "acc", yLabel: "fraction (axis zoomed)", categories: ["alone", "distilled"],
+                                   series: [(name: "accuracy", values: values, errors: nil), (name: "agreement", values: agreement, errors: nil)],
+                                   yRange: range, valueLabels: { String(format: "%.4f", $0) }, references: [(name: "teacher 0.9120", value: 0.9120)])
+        check(svg)
+        for v in ["0.8812", "0.8912", "0.9301", "0.9405", "teacher 0.9120"] { XCTAssertTrue(svg.contains(">\(v)</text>"), v) }
+        XCTAssertTrue(svg.contains("stroke-dasharray"))
+        // the two accuracy bars differ in height by at least a tenth of the plot, not by 1 %
+        let heights = svg.components(separatedBy: "<rect ").dropFirst().compactMap { r -> Double? in
+            guard r.contains("fill=\"\(SVGPlot.colour(0))\""), let h = r.components(separatedBy: "height=\"").dropFirst().first?.split(separator: "\"").first else { return nil }
+            return Double(h)
+        }
+        XCTAssertGreaterThanOrEqual(heights.count, 2, svg)
+        XCTAssertGreaterThan(abs(heights[1] - heights[0]), 30, "\(heights)")
+        XCTAssertEqual(SVGPlot.zoomedRange([]), 0...1)
+    }
+
     func testBarChartNegativeValuesAndLongLabels() {
         let cats = (0..<8).map { "a rather long category name \($0)" }
         let svg = SVGPlot.barChart(title: "gain over CE", yLabel: "Δ accuracy", categories: cats,

@@ -103,9 +103,12 @@ public enum ExperimentReport {
             return (xs.map { $0.isEmpty ? .nan : Statistics.mean($0) }, xs.contains { $0.count > 1 } ? xs.map { Statistics.sampleStd($0) } : nil)
         }
         let acc = stat { $0.studentDistilled.test.student.accuracy }, agr = stat { $0.studentDistilled.test.agreement }
-        let svg = SVGPlot.barChart(title: "\(sweep.name): distilled students", yLabel: "fraction", categories: names,
+        let teacher = sweep.variants.compactMap(\.result).flatMap(\.seeds).compactMap { $0.teacher?.test.student.accuracy }.filter(\.isFinite)
+        let refs = teacher.isEmpty ? [] : [(name: String(format: "teacher %.4f", Statistics.mean(teacher)), value: Statistics.mean(teacher))]
+        let svg = SVGPlot.barChart(title: "\(sweep.name): distilled students", yLabel: "fraction (axis zoomed)", categories: names,
                                    series: [("test accuracy", acc.values, acc.errors), ("agreement (test)", agr.values, agr.errors)],
-                                   yRange: 0...1)
+                                   yRange: SVGPlot.zoomedRange(acc.values + agr.values, references: refs.map(\.value)),
+                                   valueLabels: { String(format: "%.4f", $0) }, references: refs)
         try Data(svg.utf8).write(to: dir.appendingPathComponent("variants.svg"), options: .atomic)
     }
 
@@ -149,8 +152,14 @@ public enum ExperimentReport {
     public static func markdown(_ r: ExperimentResult, config c: ExperimentConfig, extra: String = "") -> String {
         var out = "# \(r.name)\n\n"
         if (try? SchemeRegistry.kind(c.scheme.kind))?.usesTeacher ?? true {
-            out += "Data \(c.data); transfer set: \(c.transfer); teacher \(c.teacher.model)"
-            out += c.teacher.ensemble > 1 ? " (ensemble of \(c.teacher.ensemble), mean \(c.teacher.combine.rawValue))" : ""
+            if let logits = c.teacher.logits {   // no network behind them: name the file, not a model
+                out += "Data \(c.data); transfer set: \(c.transfer); teacher: the precomputed logits \(logits)"
+                    + (c.teacher.testLogits.map { " (test logits \($0))" } ?? "")
+            } else {
+                out += "Data \(c.data); transfer set: \(c.transfer); teacher \(c.teacher.model)"
+                out += c.teacher.checkpoints.isEmpty ? "" : " from " + c.teacher.checkpoints.joined(separator: ", ")
+                out += c.teacher.ensemble > 1 ? " (ensemble of \(c.teacher.ensemble), mean \(c.teacher.combine.rawValue))" : ""
+            }
             out += "; student \(c.student.model); objective " + c.methods.map { m in
                 "\(m.weight == 1 ? "" : "\(m.weight)·")\(m.name)" + (m.options.isEmpty ? "" : "(" + m.options.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + ")")
             }.joined(separator: " + ")
@@ -273,9 +282,19 @@ public enum ExperimentReport {
             return (xs.map { $0.isEmpty ? .nan : Statistics.mean($0) }, r.seeds.count > 1 ? xs.map { Statistics.sampleStd($0) } : nil)
         }
         let acc = bars { $0.test.student.accuracy }, agr = bars { $0.test.agreement }
-        return SVGPlot.barChart(title: "\(r.name): test accuracy and teacher agreement", yLabel: "fraction",
+        let teacher = r.seeds.compactMap { $0.teacher?.test.student.accuracy }.filter(\.isFinite)
+        let refs = teacher.isEmpty ? [] : [(name: String(format: "teacher %.4f", Statistics.mean(teacher)), value: Statistics.mean(teacher))]
+        var spread: [Double] = []
+        for (v, e) in [acc, agr] {
+            for (i, x) in v.enumerated() {
+                let err: Double = e.map { i < $0.count && $0[i].isFinite ? $0[i] : 0 } ?? 0
+                spread += [x - err, x + err]
+            }
+        }
+        return SVGPlot.barChart(title: "\(r.name): test accuracy and teacher agreement", yLabel: "fraction (axis zoomed)",
                                 categories: present.map { "student \($0.0)" },
                                 series: [("test accuracy", acc.values, acc.errors), ("agreement (test)", agr.values, agr.errors)],
-                                yRange: 0...1)
+                                yRange: SVGPlot.zoomedRange(spread, references: refs.map(\.value)),
+                                valueLabels: { String(format: "%.4f", $0) }, references: refs)
     }
 }

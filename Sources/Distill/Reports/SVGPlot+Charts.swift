@@ -118,9 +118,14 @@ extension SVGPlot {
     /// bars. Category labels are rotated 35° when they do not fit their group. A legend is drawn when
     /// there are several series or the single one is named.
     /// Output: a standalone SVG 1.1 document of `width` × `height` px (at least 200 × 150).
+    ///
+    /// `valueLabels` formats each bar's value above it (nil: none); `references` are horizontal
+    /// dashed lines with their label at the right end (the teacher's accuracy, say).
     public static func barChart(title: String, yLabel: String, categories: [String],
                                 series: [(name: String, values: [Double], errors: [Double]?)],
-                                yRange: ClosedRange<Double>? = nil, width: Int = 640, height: Int = 400) -> String {
+                                yRange: ClosedRange<Double>? = nil, width: Int = 640, height: Int = 400,
+                                valueLabels: ((Double) -> String)? = nil,
+                                references: [(name: String, value: Double)] = []) -> String {
         let W = max(width, 200), H = max(height, 150)
         var c = SVGCanvas(width: W, height: H)
         let nCat = categories.count
@@ -205,6 +210,21 @@ extension SVGPlot {
             }
             c.raw("</g>")
         }
+        if let format = valueLabels {
+            for s in series.indices {
+                for i in 0..<nCat {
+                    guard let v = value(s, i) else { continue }
+                    let cx = r.x0 + groupW * (Double(i) + 0.1) + barW * (Double(s) + 0.5)
+                    let y = clampY(sy(v + (error(s, i) ?? 0))) - 4
+                    c.text(format(v), cx, max(y, r.y0 + 9), size: tickFont * 0.85, anchor: .middle)
+                }
+            }
+        }
+        for ref in references where ref.value.isFinite && ref.value >= yTicks.lo && ref.value <= yTicks.hi {
+            let y = sy(ref.value)
+            c.line(r.x0, y, r.x1, y, stroke: "#444444", width: 1.2, extra: " stroke-dasharray=\"5,4\"")
+            c.text(ref.name, r.x1 - 4, y - 4, size: tickFont * 0.85, anchor: .end, fill: "#444444")
+        }
         if !hasData { drawNoData(&c, r) }
         drawYAxis(&c, r, yTicks, sy, label: yLabel)
         c.line(r.x0, r.y1, r.x1, r.y1, stroke: axisColour)
@@ -241,6 +261,17 @@ extension SVGPlot {
         }
         if !current.isEmpty || lines.isEmpty { lines.append(current) }
         return lines.count <= 2 && lines.allSatisfy({ textWidth($0, size: size) <= maxWidth }) ? lines : nil
+    }
+
+    /// A y range zoomed onto `values` (and `references`) with a margin of a quarter of their
+    /// spread on each side (at least 0.01), kept inside `bounds`: differences of a few tenths of
+    /// a percent between bars become visible, where a 0…1 axis would show equal bars.
+    public static func zoomedRange(_ values: [Double], references: [Double] = [], bounds: ClosedRange<Double> = 0...1) -> ClosedRange<Double> {
+        let v = (values + references).filter(\.isFinite)
+        guard let lo = v.min(), let hi = v.max() else { return bounds }
+        let margin = max((hi - lo) * 0.25, 0.01)
+        let a = max(bounds.lowerBound, lo - margin), b = min(bounds.upperBound, hi + margin)
+        return a < b ? a...b : bounds
     }
 
     /// The y ticks of a bar chart: `yRange` when it is a finite non-empty range, else the values
