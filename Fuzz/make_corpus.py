@@ -54,6 +54,10 @@ def safetensors(tensors, metadata):
 
 mlp = {"fc1.weight": rng.random((4, 64)), "fc1.bias": rng.random(4), "fc2.weight": rng.random((3, 4)), "fc2.bias": rng.random(3)}
 put("safetensors", "model", safetensors(mlp, {"model": "mlp:4", "data": "fashion-mnist"}))
+described = {"model": "mlp:4", "data": "fashion-mnist", "classes": "3", "input_shape": "1x8x8",
+             "class_names": json.dumps(["a", "b", "c"]), "input_transform": "normalize:0.25:0.5"}
+put("safetensors", "described-model", safetensors(mlp, described))
+put("safetensors", "wrapped-model", safetensors({"module." + k: v for k, v in mlp.items()}, {"model": "mlp:4"}))
 try:
     import xxhash
     tensors = {"model." + k: v for k, v in mlp.items()}

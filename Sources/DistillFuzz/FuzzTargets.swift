@@ -68,14 +68,21 @@ public enum FuzzTargets {
         for (_, a) in try NumPy.readArchive(bytes: Array(b), path: "fuzz.npz") { _ = a.tensor }
     }
 
-    /// A safetensors file, then as a training checkpoint, then its recorded model built.
+    /// A safetensors file, then as a training checkpoint, then as a model file: its metadata
+    /// interpreted, checked against a tiny data set and its recorded model built and loaded
+    /// (wrapper prefixes and the key-mismatch report included).
     static func safetensors(_ b: UnsafeRawBufferPointer) throws {
         let f = try SafeTensors.parse(Array(b), file: "fuzz.safetensors")
         _ = try? TrainingCheckpoint.decode(f, path: "fuzz.safetensors")
-        if let spec = f.metadata["model"], let m = try? ModelZoo.make(spec, input: ModelInput(channels: 1, height: 8, width: 8, classes: 3)) {
-            try? m.loadStateDict(f.tensors)
-        }
+        let m = try ModelFile(path: "fuzz.safetensors", file: f)
+        _ = (m.classCount, m.inputShape, m.classNames)
+        _ = try? m.normalization()
+        try? m.check(fits: fuzzData, data: "fuzz")
+        _ = try m.module(input: ModelInput(channels: 1, height: 8, width: 8, classes: 3))
     }
+
+    static let fuzzData = Dataset(name: "fuzz", images: Tensor.zeros([2, 1, 8, 8]), labels: IntTensor([0, 1]), classCount: 3,
+                                  classNames: ["a", "b", "c"])
 
     /// An experiment file; lines `#set KEY=VALUE` at its top are `--set` overrides.
     static func experiment(_ b: UnsafeRawBufferPointer) throws {

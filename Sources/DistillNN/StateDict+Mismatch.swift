@@ -55,11 +55,12 @@ public struct StateDictMismatch: Error, CustomStringConvertible, Equatable {
     }
 
     /// Greedy one-to-one pairing of same-shape keys by name similarity (shared trailing path
-    /// components first, then shorter edit distance); at most 400 × 400 keys are compared.
+    /// components first, then shorter edit distance); at most 256 × 256 keys of at most 96
+    /// bytes each are compared (a quarter of a second for adversarial files, milliseconds for models).
     static func likelyMapping(_ missing: [Entry], _ unexpected: [Entry]) -> [(missing: String, from: String)] {
         var candidates: [(score: Int, m: Int, u: Int)] = []
-        for (i, m) in missing.prefix(400).enumerated() {
-            for (j, u) in unexpected.prefix(400).enumerated() where u.shape == m.shape {
+        for (i, m) in missing.prefix(256).enumerated() {
+            for (j, u) in unexpected.prefix(256).enumerated() where u.shape == m.shape {
                 candidates.append((similarity(m.key, u.key), i, j))
             }
         }
@@ -77,7 +78,7 @@ public struct StateDictMismatch: Error, CustomStringConvertible, Equatable {
         let pa = a.split(separator: "."), pb = b.split(separator: ".")
         var tail = 0
         while tail < min(pa.count, pb.count) && pa[pa.count - 1 - tail] == pb[pb.count - 1 - tail] { tail += 1 }
-        return 1000 * tail - editDistance(Array(a.utf8.prefix(200)), Array(b.utf8.prefix(200)))
+        return 1000 * tail - editDistance(Array(a.utf8.prefix(96)), Array(b.utf8.prefix(96)))
     }
 
     static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {

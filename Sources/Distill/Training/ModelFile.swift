@@ -43,10 +43,15 @@ public struct ModelFile {
             throw TrainingError.checkpointMismatch(path: path, detail: "is a training checkpoint (the resumable state of a run: every member's weights, the optimizer state and the counters), not a model file; the run's model is "
                 + (FileManager.default.fileExists(atPath: model) ? model : "model.safetensors in the run directory"))
         }
+        return try ModelFile(path: path, file: file, model: model, modelFlag: modelFlag)
+    }
+
+    /// The model file `file` read from `path` (what `read` does after reading and sniffing).
+    public init(path: String, file: SafeTensors, model: String? = nil, modelFlag: String = "--model") throws {
         guard let spec = model ?? file.metadata["model"] else {
             throw TrainingError.checkpointMismatch(path: path, detail: "records no model spec (files written by PyTorch have none); pass \(modelFlag) SPEC, e.g. \(modelFlag) resnet20 (see distill models)")
         }
-        return ModelFile(path: path, spec: spec, metadata: file.metadata, tensors: file.tensors)
+        self.path = path; self.spec = spec; metadata = file.metadata; tensors = file.tensors
     }
 
     /// The class count the file records (nil for files without it).
