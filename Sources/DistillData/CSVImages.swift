@@ -27,7 +27,7 @@ public enum CSVImages {
         let chw = try imageShape(pixels, given: shape, path: path)
         let rows = lines.dropFirst(hasHeader ? 1 : 0)
         guard rows.count <= Limits.maxExamples else { throw DataError.invalidArgument("\(path): more than \(Limits.maxExamples) rows") }
-        try ImageFolder.checkBytes(count: rows.count, imageShape: chw, path: path)
+        try ImageArrays.checkBytes(count: rows.count, imageShape: chw, path: path)
         var labels: [Int] = []
         labels.reserveCapacity(rows.count)
         let raw = try Tensor.make([rows.count, pixels]) { o in

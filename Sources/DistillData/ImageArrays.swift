@@ -41,7 +41,7 @@ enum ImageArrays {
         guard pixels >= 1, pixels <= Limits.maxImagePixels else {
             throw DataError.malformed(path: path, field: "shape", detail: "images of \(Shape.describe(Array(nchw.dropFirst()))) are empty or hold more than the \(Limits.maxImagePixels) pixels an image may have")
         }
-        try ImageFolder.checkBytes(count: nchw[0], imageShape: Array(nchw.dropFirst()), path: path)
+        try checkBytes(count: nchw[0], imageShape: Array(nchw.dropFirst()), path: path)
         try checkRange(raw, integers: integers, path: path)
         var scaled = raw
         if integers { scaled.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] /= 255 } } }
@@ -57,6 +57,14 @@ enum ImageArrays {
         throw DataError.malformed(path: path, field: "element \(i)", detail: integers
             ? "\(Int(exactly: v).map(String.init) ?? "\(v)") is outside 0…255 (integer images hold 8-bit pixels)"
             : "\(v) is outside [0, 1] (float images are taken as already divided by 255; save uint8 pixels, or normalise with --augment normalize:…)")
+    }
+
+    /// Throws unless `count` float32 images of `imageShape` fit `Limits.maxDatasetBytes`.
+    static func checkBytes(count: Int, imageShape: [Int], path: String) throws {
+        let (bytes, o) = count.multipliedReportingOverflow(by: Shape.count(imageShape) * 4)
+        guard !o, bytes <= Limits.maxDatasetBytes else {
+            throw DataError.invalidArgument("\(path): \(count) images of \(Shape.describe(imageShape)) need \(o ? "more than Int counts" : Limits.describe(bytes: bytes)) as float32, more than the \(Limits.describe(bytes: Limits.maxDatasetBytes)) a data split may take on this machine (half its memory)")
+        }
     }
 
     /// [N, H, W, C] samples reordered to [N, C, H, W].

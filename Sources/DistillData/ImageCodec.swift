@@ -40,6 +40,9 @@ public struct DecodedImage: Equatable, Sendable {
 /// - JPEGs decode with libjpeg's default accurate DCT and smooth upsampling (PIL's defaults); a
 ///   libjpeg warning (a truncated or corrupt scan) is an error, as in PIL; CMYK JPEGs are refused;
 ///   progressive files with an unreasonable number of scans are refused (`TJFLAG_LIMITSCANS`).
+///
+/// Bounds besides ours: libpng's own (Debian's build) refuses a width or height over 1,000,000 and
+/// an ancillary chunk over 8 MB; the file itself is bounded by `Limits.maxFileBytes` when read.
 public enum ImageCodec {
     static let pngMagic: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 
@@ -54,8 +57,11 @@ public enum ImageCodec {
     static func checkSize(width: Int, height: Int, channels: Int, path: String) throws {
         let (wh, o1) = width.multipliedReportingOverflow(by: height)
         let (whc, o2) = wh.multipliedReportingOverflow(by: channels)
-        guard width >= 1, height >= 1, !o1, !o2, whc <= Limits.maxImagePixels else {
-            throw DataError.malformed(path: path, field: "image size", detail: "\(width)×\(height)×\(channels) is more than the \(Limits.maxImagePixels) pixels an image may have (or empty)")
+        guard width >= 1, height >= 1 else {
+            throw DataError.malformed(path: path, field: "image size", detail: "\(width)×\(height) is empty")
+        }
+        guard !o1, !o2, whc <= Limits.maxImagePixels else {
+            throw DataError.malformed(path: path, field: "image size", detail: "\(width)×\(height)×\(channels) is more than the \(Limits.maxImagePixels) pixels an image may have")
         }
     }
 

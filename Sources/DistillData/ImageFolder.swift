@@ -122,7 +122,7 @@ public enum ImageFolder {
     static func decode(_ files: [(path: String, label: Int)], reference: (path: String, width: Int, height: Int)?) throws -> Decoded {
         var d = Decoded()
         var ref = reference
-        if let r = reference { try checkBytes(count: files.count, imageShape: [1, r.height, r.width], path: r.path) }
+        if let r = reference { try ImageArrays.checkBytes(count: files.count, imageShape: [1, r.height, r.width], path: r.path) }
         for (path, label) in files {
             let bytes = try FileIO.read(path)
             let image = try ImageCodec.decode(bytes.bytes, path: path)
@@ -132,7 +132,7 @@ public enum ImageFolder {
                 }
             } else {
                 ref = (path, image.width, image.height)
-                try checkBytes(count: files.count, imageShape: [1, image.height, image.width], path: path)
+                try ImageArrays.checkBytes(count: files.count, imageShape: [1, image.height, image.width], path: path)
             }
             d.images.append(image); d.labels.append(label); d.paths.append(path)
         }
@@ -142,7 +142,7 @@ public enum ImageFolder {
     /// [N, C, H, W] Float32 pixel / 255, gray replicated when `channels` is 3.
     static func assemble(_ d: Decoded, channels c: Int, classNames: [String], name: String, path: String) throws -> Dataset {
         let h = d.images.first?.height ?? 0, w = d.images.first?.width ?? 0, plane = h * w
-        try checkBytes(count: d.images.count, imageShape: [c, h, w], path: path)
+        try ImageArrays.checkBytes(count: d.images.count, imageShape: [c, h, w], path: path)
         var scale = [Float](repeating: 0, count: 256)
         for v in 0..<256 { scale[v] = Float(v) / 255 }
         let images = Tensor.make([d.images.count, c, h, w]) { o in
@@ -157,14 +157,6 @@ public enum ImageFolder {
             }
         }
         return Dataset(name: name, images: images, labels: IntTensor(d.labels), classCount: classNames.count, classNames: classNames)
-    }
-
-    /// Throws unless `count` float32 images of `imageShape` fit `Limits.maxDatasetBytes`.
-    static func checkBytes(count: Int, imageShape: [Int], path: String) throws {
-        let (bytes, o) = count.multipliedReportingOverflow(by: Shape.count(imageShape) * 4)
-        guard !o, bytes <= Limits.maxDatasetBytes else {
-            throw DataError.invalidArgument("\(path): \(count) images of \(Shape.describe(imageShape)) need \(o ? "more than Int counts" : Limits.describe(bytes: bytes)) as float32, more than the \(Limits.describe(bytes: Limits.maxDatasetBytes)) a data split may take on this machine (half its memory)")
-        }
     }
 }
 
