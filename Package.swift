@@ -20,9 +20,11 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
         .target(name: "DistillCore", dependencies: ["CDNNL"]),
         .target(name: "DistillNN", dependencies: ["DistillCore"]),
-        .target(name: "DistillData", dependencies: ["DistillCore", "CZlib"]),
+        .target(name: "DistillData", dependencies: ["DistillCore", "CZlib", "CPNG", "CTurboJPEG"]),
         .target(name: "Distill", dependencies: ["DistillCore", "DistillNN", "DistillData", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "DistillCLI",
@@ -38,7 +40,7 @@ let package = Package(
         .testTarget(name: "DistillCoreTests", dependencies: ["DistillCore", "DistillTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DistillDataTests", dependencies: ["DistillData"]),
         .testTarget(name: "DistillTests", dependencies: ["Distill", "DistillFuzz", "DistillTestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "DistillCLITests", dependencies: ["DistillCLI"]),
+        .testTarget(name: "DistillCLITests", dependencies: ["DistillCLI", "DistillData"]),
         .testTarget(name: "DistillNNTests", dependencies: ["DistillNN", "DistillData", "DistillTestSupport"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
@@ -47,7 +49,7 @@ let package = Package(
 // Fuzz executables for libFuzzer, only when asked (`make fuzz` sets DISTILL_FUZZ=1 and builds them
 // with -sanitize=fuzzer,address -parse-as-library in .build-fuzz): one per target of DistillFuzz.
 if ProcessInfo.processInfo.environment["DISTILL_FUZZ"] != nil {
-    for name in ["idx", "cifar", "npy", "npz", "safetensors", "experiment", "model-spec", "method-spec", "augmentation", "schedule"] {
+    for name in ["idx", "cifar", "npy", "npz", "safetensors", "experiment", "model-spec", "method-spec", "augmentation", "schedule", "png", "jpeg", "csv", "data-spec"] {
         package.targets.append(.executableTarget(name: "fuzz-\(name)", dependencies: ["DistillFuzz"], path: "Fuzz/targets/\(name)"))
     }
 }

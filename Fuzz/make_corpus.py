@@ -87,3 +87,32 @@ for i, s in enumerate(["crop:4,flip", "jitter:2", "normalize:fashion-mnist", "mi
     put("augmentation", "spec-%d" % i, s)
 for i, s in enumerate(["cosine", "constant", "step:3:0.5", "multistep:2,4:0.1"]):
     put("schedule", "spec-%d" % i, s)
+
+try:
+    from PIL import Image
+    def image_bytes(img, fmt, **kw):
+        b = io.BytesIO(); img.save(b, fmt, **kw); return b.getvalue()
+    px = lambda *shape: rng.integers(0, 256, shape, dtype=np.uint8)
+    put("png", "gray", image_bytes(Image.fromarray(px(5, 7)), "PNG"))
+    put("png", "rgb", image_bytes(Image.fromarray(px(4, 6, 3)), "PNG"))
+    put("png", "rgba", image_bytes(Image.fromarray(px(3, 3, 4), mode="RGBA"), "PNG"))
+    put("png", "gray-alpha", image_bytes(Image.fromarray(px(3, 4, 2), mode="LA"), "PNG"))
+    put("png", "gray16", image_bytes(Image.fromarray(rng.integers(0, 65536, (4, 4), dtype=np.uint16)), "PNG"))
+    pal = Image.fromarray(rng.integers(0, 4, (6, 6), dtype=np.uint8), mode="P"); pal.putpalette(list(px(12)))
+    put("png", "palette-trns", image_bytes(pal, "PNG", transparency=2))
+    put("png", "bilevel", image_bytes(Image.fromarray(px(8, 8) > 127), "PNG"))
+    put("jpeg", "gray", image_bytes(Image.fromarray(px(8, 8)), "JPEG", quality=90))
+    put("jpeg", "rgb-420", image_bytes(Image.fromarray(px(16, 16, 3)), "JPEG", quality=75))
+    put("jpeg", "rgb-444", image_bytes(Image.fromarray(px(9, 11, 3)), "JPEG", quality=95, subsampling=0))
+    put("jpeg", "progressive", image_bytes(Image.fromarray(px(16, 16, 3)), "JPEG", progressive=True))
+    put("jpeg", "optimized-restart", image_bytes(Image.fromarray(px(16, 24, 3)), "JPEG", optimize=True, restart_marker_blocks=1))
+except ImportError:
+    print("PIL missing: no PNG or JPEG seeds")
+
+put("csv", "kaggle", "label,pixel1,pixel2,pixel3,pixel4\n3,0,51,102,255\n0,1,2,3,4\n")
+put("csv", "no-header-crlf", "1,9,9,9,9\r\n\r\n2, 8 ,8,8,8\r\n")
+put("csv", "rgb", "label,r,g,b,r,g,b\n0,10,20,30,40,50,60\n1,0,0,0,255,255,255\n")
+put("csv", "nine", "label," + ",".join("p%d" % i for i in range(9)) + "\n" + "\n".join(str(i) + "," + ",".join(str((i * 31 + j) % 256) for j in range(9)) for i in range(4)) + "\n")
+for i, s in enumerate(["fashion-mnist", "mnist:/data/mnist", "folder:/data/pets", "npz:/data/mnist.npz,layout=nhwc", "npy:/data/arrays,layout=nchw",
+                       "csv:/data/kaggle", "csv:/data/train.csv,/data/test.csv,shape=3x32x32,layout=nhwc", "csv:/d,shape=28x28"]):
+    put("data-spec", "spec-%d" % i, s)

@@ -11,7 +11,7 @@ struct Train: ParsableCommand {
 
     @Option(help: "Model spec, e.g. mlp:1200x1200,dropout=0.5 or resnet20 (see `distill models`).")
     var model = "mlp:1200x1200"
-    @Option(help: "Data: fashion-mnist[:DIR], mnist:DIR, kmnist:DIR, cifar10:DIR, cifar100:DIR.")
+    @Option(help: "Data: fashion-mnist[:DIR], mnist:DIR, kmnist:DIR, cifar10:DIR, cifar100:DIR, or your own: folder:DIR (train/ and test/, a sub-folder of PNG/JPEG images per class), npz:FILE.npz, npy:DIR, csv:DIR (README, \"Your own data\").")
     var data = "fashion-mnist"
     @Option(help: "Train on the first N training examples only.") var subset: Int?
     @OptionGroup var training: TrainingOptions

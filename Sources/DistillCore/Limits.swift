@@ -27,6 +27,16 @@ public enum Limits {
     public static var maxFileBytes: Int { Int(clamping: ProcessInfo.processInfo.physicalMemory / 4) }
     /// Pixels (channels × height × width) of one image.
     public static let maxImagePixels = 1 << 24
+    /// Bytes of one decoded data split held in memory (its float32 images, as `Dataset` keeps
+    /// them): half of this machine's memory, checked before an image folder, array or CSV file is
+    /// converted.
+    public static var maxDatasetBytes: Int { Int(clamping: ProcessInfo.processInfo.physicalMemory / 2) }
+    /// Bytes of one line of a CSV data file: room for a row of `maxImagePixels` values of up to 7
+    /// characters each.
+    public static let maxLineBytes = 1 << 27
+    /// Folder levels searched below a class folder of an image folder (torchvision walks them
+    /// all; the bound stops a symbolic-link loop).
+    public static let maxFolderDepth = 16
     /// Bytes of one batch of float32 images: a sixteenth of this machine's memory.
     public static var maxBatchBytes: Int { Int(clamping: ProcessInfo.processInfo.physicalMemory / 16) }
 

@@ -17,6 +17,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
     case unsupportedDType(path: String, dtype: String)
     /// zlib reported an error while inflating or deflating.
     case compression(path: String, detail: String)
+    /// An image decoder (libpng, TurboJPEG) refused the file; `message` is the decoder's own words.
+    case undecodable(path: String, decoder: String, message: String)
     /// A dataset operation got arguments that do not fit the data (shape, class ids, sizes).
     case invalidArgument(String)
     /// An augmentation spec names something unknown or has a bad parameter.
@@ -38,6 +40,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
             return "\(path): unsupported dtype \(dtype)"
         case .compression(let path, let detail):
             return "\(path): \(detail)"
+        case .undecodable(let path, let decoder, let message):
+            return "\(path): \(decoder) cannot decode it: \(message)"
         case .invalidArgument(let detail):
             return detail
         case .badAugmentationSpec(let spec, let detail):

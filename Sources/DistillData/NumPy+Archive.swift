@@ -12,7 +12,7 @@ extension NumPy {
     }
 
     /// `readArchive` on the bytes of a file.
-    static func archive(from b: ByteBuffer, path: String) throws -> [String: NumPyArray] {
+    static func archive(from b: ByteBuffer, path: String, integersAsFloats: Bool = false) throws -> [String: NumPyArray] {
         var result: [String: NumPyArray] = [:]
         for entry in try ZipDirectory.entries(b, path: path) {
             let memberPath = "\(path)[\(entry.name)]"
@@ -47,7 +47,7 @@ extension NumPy {
                 throw DataError.malformed(path: memberPath, field: "CRC-32", detail: "data gives \(crc) but the directory records \(entry.crc)")
             }
             let key = entry.name.hasSuffix(".npy") ? String(entry.name.dropLast(4)) : entry.name
-            result[key] = try decode(member, start: start, end: start + entry.size, path: memberPath)
+            result[key] = try decode(member, start: start, end: start + entry.size, path: memberPath, integersAsFloats: integersAsFloats)
         }
         return result
     }

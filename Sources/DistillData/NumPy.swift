@@ -55,6 +55,13 @@ public struct NumPyArray {
         self.values = .int(ints)
     }
 
+    /// Integer samples carried as Float32 (exact below 2²⁴): what image arrays read with
+    /// `integersAsFloats` hold, at 4 bytes per element instead of an `Int`'s 8.
+    init(dtype: DType, integersAsFloats t: Tensor) {
+        self.dtype = dtype
+        self.values = .float(t)
+    }
+
     /// The values as Float32 (integers converted).
     public var tensor: Tensor {
         switch values {
@@ -90,7 +97,8 @@ public enum NumPy {
     }
 
     /// Decodes the `.npy` bytes `buffer[start ..< end]`; `path` names the file (and member) in errors.
-    static func decode(_ buffer: ByteBuffer, start: Int, end: Int, path: String) throws -> NumPyArray {
+    /// `integersAsFloats`: integer arrays come back as Float32 values (see `NumPyArray.init(dtype:integersAsFloats:)`).
+    static func decode(_ buffer: ByteBuffer, start: Int, end: Int, path: String, integersAsFloats: Bool = false) throws -> NumPyArray {
         var r = ByteReader(buffer, path: path, offset: start, end: end)
         let m = try r.take(6, "magic string")
         guard m.elementsEqual(magic) else {
@@ -138,6 +146,16 @@ public enum NumPy {
             throw DataError.truncated(path: path, detail: "shape \(Shape.describe(shape)) of \(descr) needs \(o ? "overflowing" : String(bytes)) data bytes but \(r.remaining) follow the header")
         }
         let p = try r.take(bytes, "data").baseAddress ?? UnsafeRawPointer(buffer.pointer)
+        if integersAsFloats && !dtype.isFloat {
+            return NumPyArray(dtype: dtype, integersAsFloats: Tensor.make(shape) { o in
+                switch dtype {
+                case .int64: for i in 0..<count { o[i] = Float(p.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)) }
+                case .int32: for i in 0..<count { o[i] = Float(p.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)) }
+                case .int8: for i in 0..<count { o[i] = Float(p.load(fromByteOffset: i, as: Int8.self)) }
+                default: for i in 0..<count { o[i] = Float(p.load(fromByteOffset: i, as: UInt8.self)) }
+                }
+            })
+        }
         switch dtype {
         case .float32:
             return NumPyArray(Tensor.make(shape) { o in

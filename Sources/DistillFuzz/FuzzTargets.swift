@@ -18,7 +18,8 @@ public enum FuzzTargets {
     public static let all: [(name: String, run: Target)] = [
         ("idx", idx), ("cifar", cifar), ("npy", npy), ("npz", npz), ("safetensors", safetensors),
         ("experiment", experiment), ("model-spec", modelSpec), ("method-spec", methodSpec),
-        ("augmentation", augmentation), ("schedule", schedule),
+        ("augmentation", augmentation), ("schedule", schedule), ("png", png), ("jpeg", jpeg), ("csv", csv),
+        ("data-spec", dataSpec),
     ]
 
     public static func target(_ name: String) -> Target? { all.first { $0.name == name }?.run }
@@ -66,6 +67,32 @@ public enum FuzzTargets {
     /// A `.npz` archive (zip directory, stored and deflated members).
     static func npz(_ b: UnsafeRawBufferPointer) throws {
         for (_, a) in try NumPy.readArchive(bytes: Array(b), path: "fuzz.npz") { _ = a.tensor }
+    }
+
+    /// A PNG through libpng's simplified API (header, size bound, pixels, alpha dropped).
+    static func png(_ b: UnsafeRawBufferPointer) throws {
+        _ = try ImageCodec.decodePNG(b, path: "fuzz.png").rgb
+    }
+
+    /// A JPEG through TurboJPEG (header, size bound, pixels).
+    static func jpeg(_ b: UnsafeRawBufferPointer) throws {
+        _ = try ImageCodec.decodeJPEG(b, path: "fuzz.jpg").rgb
+    }
+
+    /// A CSV file of images: square gray by default, then as RGB rows in H, W, C order.
+    static func csv(_ b: UnsafeRawBufferPointer) throws {
+        guard let r = try? CSVImages.read(bytes: b, path: "fuzz.csv") else {
+            let columns = b.prefix { $0 != 0x0A }.filter { $0 == 0x2C }.count
+            _ = try CSVImages.read(bytes: b, path: "fuzz.csv", shape: [3, 1, max(columns / 3, 1)], layout: .nhwc)
+            return
+        }
+        _ = r.images.allFinite
+    }
+
+    /// A `--data` spec (family, path, `,key=value` options), parsed, printed and parsed again.
+    static func dataSpec(_ b: UnsafeRawBufferPointer) throws {
+        let spec = try DataSpec(text(b))
+        _ = try DataSpec(spec.description)
     }
 
     /// A safetensors file, then as a training checkpoint, then as a model file: its metadata

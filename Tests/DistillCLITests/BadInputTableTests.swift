@@ -1,5 +1,7 @@
 import XCTest
 import Foundation
+import DistillCore
+import DistillData
 
 /// The promise of the README, checked rather than hoped: every row is a bad input given to the
 /// built binary, which must exit with status 1 (never a signal, never a hang) and print a message
@@ -44,6 +46,32 @@ final class BadInputTableTests: XCTestCase {
             try write("student-smoothing.yaml", "name: l\nstudent: {train: {label_smoothing: 0.1}}\n")
             try write("forget-rate.yaml", "name: c\nscheme: {kind: co-teaching, participants: [{name: f, model: \"mlp:8\"}, {name: g, model: \"mlp:8\"}]}\n")
             try write("drop-all.yaml", "name: d\ndata: mnist:\(path("ok"))\ntransfer: {kind: drop-classes, classes: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]}\n")
+            // your own data: image folders, arrays and CSV files that are wrong in one way each
+            let png = try ImageCodec.encodePNG(pixels: [UInt8](repeating: 7, count: 12), width: 4, height: 3, channels: 1)
+            let small = try ImageCodec.encodePNG(pixels: [1, 2, 3, 4], width: 2, height: 2, channels: 1)
+            var corrupt = png
+            corrupt[png.count - 20] ^= 0xFF
+            let huge = png.prefix(16) + [0, 1, 0x86, 0xA0, 0, 1, 0x86, 0xA0, 8, 0, 0, 0, 0]   // IHDR 100000×100000
+            let ihdr = Array(huge.suffix(17))
+            let hugePNG = Array(huge) + withUnsafeBytes(of: Zlib.crc32(ihdr).bigEndian) { Array($0) } + png[33...]
+            for (dir, files) in [("folder-notest", [("train/a/x.png", png)]),
+                                 ("folder-sizes", [("train/a/x.png", png), ("train/b/y.png", small), ("test/a/z.png", png)]),
+                                 ("folder-corrupt", [("train/a/x.png", png), ("train/a/y.png", corrupt), ("test/a/z.png", png)]),
+                                 ("folder-huge", [("train/a/x.png", hugePNG), ("test/a/z.png", png)]),
+                                 ("folder-empty-class", [("train/a/x.png", png), ("train/b/notes.txt", [1]), ("test/a/z.png", png)])] {
+                for (name, bytes) in files {
+                    let url = root.appendingPathComponent("\(dir)/\(name)")
+                    try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                    try Data(bytes).write(to: url)
+                }
+            }
+            let images = NumPyArray(IntTensor(shape: [2, 2, 2], scalars: [Int](repeating: 9, count: 8)), dtype: .uint8)
+            try NumPy.writeArchive([("x_train", images), ("y_train", NumPyArray(IntTensor([0, -3]))), ("x_test", images), ("y_test", NumPyArray(IntTensor([0, 1])))],
+                                   to: path("bad-labels.npz"))
+            try FileManager.default.createDirectory(at: root.appendingPathComponent("csv-ragged"), withIntermediateDirectories: true)
+            try write("csv-ragged/train.csv", "label,p1,p2,p3,p4\n0,1,2,3,4\n1,1,2,3\n")
+            try write("csv-ragged/test.csv", "label,p1,p2,p3,p4\n0,1,2,3,4\n")
+            try write("pixel.csv", "label,p1,p2,p3,p4\n0,1,2,x,4\n")
         }
 
         deinit { try? FileManager.default.removeItem(at: root) }
@@ -149,6 +177,7 @@ final class BadInputTableTests: XCTestCase {
         let f = try Fixture()
         func train(_ dir: String) -> [String] { ["train", "--data", "mnist:\(f.path(dir))", "--model", "mlp:8", "--epochs", "1", "--quiet", "--out", f.path("run-\(UUID().uuidString)")] }
         func run(_ file: String) -> [String] { ["run", f.path(file), "--out", f.path("exp-\(UUID().uuidString)")] }
+        func own(_ data: String) -> [String] { ["train", "--data", data, "--model", "mlp:8", "--epochs", "1", "--quiet", "--out", f.path("run-\(UUID().uuidString)")] }
         try check([
             Row(what: "NaN label in a float IDX file", args: train("nan-labels"), phrase: "element 3: is nan"),
             Row(what: "infinite label", args: train("inf-labels"), phrase: "element 3: is inf"),
@@ -168,6 +197,18 @@ final class BadInputTableTests: XCTestCase {
             Row(what: "stop_epoch beyond the teacher's epochs", args: run("stop-epoch.yaml"), phrase: "teacher.stop_epoch"),
             Row(what: "label smoothing of the student", args: run("student-smoothing.yaml"), phrase: "ce:label_smoothing"),
             Row(what: "co-teaching with neither forget_rate nor label_noise", args: run("forget-rate.yaml"), phrase: "scheme.forget_rate"),
+            // your own data (folder:, npz:, npy:, csv:)
+            Row(what: "an unknown data family", args: own("pets:\(f.path("x"))"), phrase: "folder:DIR, npz:FILE.npz, npy:DIR, csv:DIR"),
+            Row(what: "an image folder without test/", args: own("folder:\(f.path("folder-notest"))"), phrase: "folder-notest/test: no such folder"),
+            Row(what: "images of two sizes", args: own("folder:\(f.path("folder-sizes"))"), phrase: "y.png: the image is 2×2 but"),
+            Row(what: "a corrupt PNG", args: own("folder:\(f.path("folder-corrupt"))"), phrase: "y.png: libpng cannot decode it"),
+            Row(what: "a PNG header of 100000×100000", args: own("folder:\(f.path("folder-huge"))"), phrase: "x.png: bad image size: 100000×100000×1"),
+            Row(what: "a class folder without images", args: own("folder:\(f.path("folder-empty-class"))"), phrase: "folder-empty-class/train/b: no PNG or JPEG images"),
+            Row(what: "a negative label in an npz", args: own("npz:\(f.path("bad-labels.npz"))"), phrase: "bad-labels.npz[y_train]: bad label 1: -3"),
+            Row(what: "npz: given a folder", args: own("npz:\(f.path("folder-notest"))"), phrase: "is a folder; npz: takes an .npz file"),
+            Row(what: "a ragged CSV row", args: own("csv:\(f.path("csv-ragged"))"), phrase: "train.csv: bad line 3: 4 columns but the header (line 1) has 5"),
+            Row(what: "a CSV pixel that is not an integer", args: own("csv:\(f.path("pixel.csv")),\(f.path("pixel.csv"))"), phrase: "pixel.csv: bad line 2, column 4 (p3)"),
+            Row(what: "a CSV shape that does not fit", args: own("csv:\(f.path("csv-ragged")),shape=3x2x2"), phrase: "4 pixel columns do not make images of 3x2x2"),
         ])
         XCTAssertFalse(FileManager.default.fileExists(atPath: f.root.deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("escaped").path))
