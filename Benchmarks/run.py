@@ -183,7 +183,9 @@ def main():
         best_s, s = best("swift: ", w)
         best_t, t = best("torch: ", w)
         j = results.get(("jax", w))
-        peers = [x for x in (med(best_t, w) if t else None, med("jax", w) if j else None) if x]
+        # the peers' medians from their results (best_t is the label without its "torch: " prefix,
+        # so med(best_t, w) found nothing and every ratio was over JAX alone)
+        peers = [statistics.median(r["trials"]) for r in (t, j) if r and r["trials"]]
         cell = lambda r: f"{statistics.median(r['trials']):,.0f} ({spread(r['trials'])})" if r else "–"
         scell = f"{cell(s)}, {best_s}" if s else "–"
         tcell = f"{cell(t)}, {best_t}" if t else "–"
