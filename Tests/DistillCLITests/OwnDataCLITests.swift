@@ -7,7 +7,7 @@ import DistillData
 /// files, through `--data` of `train` (with `--subset`) and `eval`.
 final class OwnDataCLITests: XCTestCase {
     /// `DIR/{train,test}/{dark,light}/N.png`: 8×8 gray images, dark or light with noise.
-    func writeFolder(_ root: URL, train: Int, test: Int) throws {
+    static func writeFolder(_ root: URL, train: Int, test: Int) throws {
         var state: UInt32 = 12345
         func noise() -> Int { state = state &* 1_103_515_245 &+ 12345; return Int(state >> 16) % 40 }
         for (split, count) in [("train", train), ("test", test)] {
@@ -25,7 +25,7 @@ final class OwnDataCLITests: XCTestCase {
         let root = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("shades")
-        try writeFolder(data, train: 40, test: 10)
+        try Self.writeFolder(data, train: 40, test: 10)
         let out = root.appendingPathComponent("run")
         let r = try CLI.run(["train", "--data", "folder:\(data.path)", "--model", "mlp:32", "--epochs", "1", "--quiet", "--out", out.path])
         XCTAssertEqual(r.status, 0, r.stderr)
