@@ -112,14 +112,9 @@ final class RunSettingsTests: XCTestCase {
         try XCTSkipUnless(ExperimentRunnerTests.hasFashionMNIST, "Fashion-MNIST is not installed")
         let config = try ExperimentConfig.parse("""
         name: json
-        seeds: [0]
         transfer: {kind: subset, count: 300}
-        teacher:
-          model: mlp:16
-          train: {epochs: 1, subset: 600}
-        student:
-          model: mlp:8
-          train: {epochs: 2, val_split: 0.2}
+        teacher: {model: "mlp:16", train: {epochs: 1, subset: 600}}
+        student: {model: "mlp:8", train: {epochs: 2, val_split: 0.2}}
         label_noise: {rate: 0.1}
         test_subset: 200
         method: hinton:temperature=4

@@ -19,7 +19,9 @@ final class TrainingLogsTests: XCTestCase {
     }
 
     func testCSVQuotesFieldsAndWidensItsHeader() throws {
-        let url = try ToyRun.directory().appendingPathComponent("t.csv")
+        let dir = try ToyRun.directory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("t.csv")
         let log = try CSVLog(url: url, fresh: true)
         try log.append([("a", "1"), ("b", "x,\"y\"")])
         try log.append([("a", "2"), ("c", "3")])

@@ -7,23 +7,38 @@ import Foundation
 /// the wider header (earlier rows get empty cells), so the same rows always give the same file.
 final class CSVLog {
     let url: URL
-    private(set) var columns: [String]
+    private var header: [String]?
     private var handle: FileHandle?
+    /// The last row kept when the log was opened (nil: none, or not read).
+    private(set) var lastRow: [String: String]?
 
-    /// Opens `url`, keeping the rows it holds for which `keep` is true (all with nil; none with
-    /// `fresh`). The kept rows are rewritten only when some were dropped.
+    /// Opens `url`: afresh (`fresh`), keeping the rows it holds for which `keep` is true (the
+    /// kept rows are rewritten only when some were dropped or the last line is torn), or, with
+    /// neither, as it is (read only when a row is appended).
     init(url: URL, fresh: Bool, keep: (([String: String]) -> Bool)? = nil) throws {
         self.url = url
-        columns = []
-        let fm = FileManager.default
-        if !fresh, fm.fileExists(atPath: url.path) {
-            let table = try CSVLog.read(url)
-            columns = table.columns
-            let kept = keep.map { table.rows.filter($0) } ?? table.rows
-            if kept.count != table.rows.count || table.torn { try rewrite(kept) }
-        } else {
+        if fresh || !FileManager.default.fileExists(atPath: url.path) {
+            header = []
             try AtomicFile.write([], to: url.path)
+        } else if let keep {
+            try load(keep)
         }
+    }
+
+    /// The header's columns.
+    var columns: [String] {
+        get throws {
+            if header == nil { try load { _ in true } }
+            return header!
+        }
+    }
+
+    private func load(_ keep: ([String: String]) -> Bool) throws {
+        let table = try CSVLog.read(url)
+        header = table.columns
+        let kept = table.rows.filter(keep)
+        lastRow = kept.last
+        if kept.count != table.rows.count || table.torn { try rewrite(kept) }
     }
 
     /// The columns and rows (by column name) of a CSV file written by this class.
@@ -45,30 +60,35 @@ final class CSVLog {
 
     /// Appends a row (key, value) in the order its keys should take in a new header.
     func append(_ row: [(String, String)]) throws {
+        let columns = try self.columns
         let known = Set(columns)
         let added = row.map(\.0).filter { !known.contains($0) }
-        if !added.isEmpty {
-            var rows = FileManager.default.fileExists(atPath: url.path) ? try CSVLog.read(url).rows : []
-            columns += added
-            rows.append(Dictionary(row, uniquingKeysWith: { a, _ in a }))
+        let values = Dictionary(row, uniquingKeysWith: { a, _ in a })
+        guard added.isEmpty else {
+            var rows = try CSVLog.read(url).rows
+            header = columns + added
+            rows.append(values)
             try rewrite(rows)
             return
         }
-        let values = Dictionary(row, uniquingKeysWith: { a, _ in a })
         try write(line(columns.map { values[$0] ?? "" }))
     }
 
     /// Replaces the file's content by the header and `rows` (atomically).
     func rewrite(_ rows: [[String: String]]) throws {
         handle = nil
+        let columns = header ?? []
         var text = columns.isEmpty ? "" : line(columns)
         for r in rows { text += line(columns.map { r[$0] ?? "" }) }
         try AtomicFile.write(Array(text.utf8), to: url.path)
     }
 
-    /// Rewrites the file from rows given as (key, value) lists, widening the header as `append` would.
+    /// Rewrites the file from rows given as (key, value) lists, with the header of these rows
+    /// alone (as `append` would have widened it).
     func replace(with rows: [[(String, String)]]) throws {
+        var columns: [String] = []
         for r in rows { for (k, _) in r where !columns.contains(k) { columns.append(k) } }
+        header = columns
         try rewrite(rows.map { Dictionary($0, uniquingKeysWith: { a, _ in a }) })
     }
 
@@ -91,6 +111,9 @@ final class CSVLog {
 
     /// Splits CSV text into lines of fields (quoted fields may hold commas, quotes and breaks).
     static func parse(_ text: String) -> [[String]] {
+        if !text.contains("\"") {   // no quoted field: plain splits (long steps.csv files)
+            return text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map { String($0.filter { $0 != "\r" }) } }
+        }
         var lines: [[String]] = [], fields: [String] = [], field = "", quoted = false
         var it = Array(text.unicodeScalars)[...]
         while let c = it.popFirst() {

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Writes scalars as a TensorBoard event file (`events.out.tfevents.<unix time>.<hostname>`),
 /// which `tensorboard --logdir RUN/tb` and its `EventAccumulator` read.
@@ -29,7 +32,7 @@ public final class TensorBoardWriter {
     public init(directory: URL, wallTime: Double = Date().timeIntervalSince1970) throws {
         let fm = FileManager.default
         try fm.createDirectory(at: directory, withIntermediateDirectories: true)
-        let host = String(ProcessInfo.processInfo.hostName.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." ? $0 : "_" })
+        let host = String(TensorBoardWriter.hostName().map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." ? $0 : "_" })
         // file names sort by time: a new file's time is past every existing one's
         let times = ((try? fm.contentsOfDirectory(atPath: directory.path)) ?? [])
             .compactMap { name -> Int? in
@@ -38,7 +41,7 @@ public final class TensorBoardWriter {
             }
         let time = max(Int(wallTime), (times.max() ?? -1) + 1)
         url = directory.appendingPathComponent("events.out.tfevents.\(time).\(host.isEmpty ? "localhost" : host)")
-        fm.createFile(atPath: url.path, contents: nil)
+        _ = fm.createFile(atPath: url.path, contents: nil)
         guard let h = FileHandle(forWritingAtPath: url.path) else {
             throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: url.path])
         }
@@ -47,6 +50,13 @@ public final class TensorBoardWriter {
         event.double(1, wallTime)
         event.string(3, "brain.Event:2")
         try write(record: event.bytes)
+    }
+
+    /// The machine's name from gethostname(2) (ProcessInfo's may ask the resolver).
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(cString: buffer)
     }
 
     /// Writes one `Event` with a `Summary` of `values` (tag, value) at `step`.

@@ -45,20 +45,21 @@ final class RunLogs {
     private let metricsAtOpen: Data?
 
     /// Opens the logs of `directory`: afresh (`resumedAt` nil), or continuing a checkpoint at
-    /// step `resumedAt` whose history is `history`.
-    init(directory: URL, columns: Columns, stepsPerEpoch: Int, resumedAt: Int?, history: [EpochRecord], tensorBoard: Bool) throws {
+    /// step `resumedAt` whose history is `history` (`finished`: of a run with nothing left to
+    /// train, whose steps.csv is then left as it is).
+    init(directory: URL, columns: Columns, stepsPerEpoch: Int, resumedAt: Int?, finished: Bool, history: [EpochRecord], tensorBoard: Bool) throws {
         self.columns = columns
         self.stepsPerEpoch = stepsPerEpoch
         steps = try CSVLog(url: directory.appendingPathComponent("steps.csv"), fresh: resumedAt == nil,
-                           keep: { row in (row["step"].flatMap { Int($0) } ?? .max) <= (resumedAt ?? 0) })
+                           keep: finished ? nil : { row in (row["step"].flatMap { Int($0) } ?? .max) <= (resumedAt ?? 0) })
         metricsAtOpen = try? Data(contentsOf: directory.appendingPathComponent("metrics.csv"))
         metrics = try CSVLog(url: directory.appendingPathComponent("metrics.csv"), fresh: true)
         tensorBoardDirectory = tensorBoard ? directory.appendingPathComponent("tb") : nil
         try metrics.replace(with: history.map { metricsRow($0) })
-        if let s = resumedAt {
+        if let s = resumedAt, !finished {
             var rows: [[(tag: String, value: Double)]] = []
-            if let last = try CSVLog.read(steps.url).rows.last, last["step"] == "\(s)" {
-                rows.append(RunLogs.scalars(steps.columns.map { ($0, last[$0] ?? "") }, prefix: "train/", skipping: ["step", "epoch"]))
+            if let last = steps.lastRow, last["step"] == "\(s)" {
+                rows.append(RunLogs.scalars(try steps.columns.map { ($0, last[$0] ?? "") }, prefix: "train/", skipping: ["step", "epoch"]))
             }
             if let last = history.last, stepAtEnd(of: last) == s {
                 rows.append(RunLogs.scalars(metricsRow(last), prefix: "epoch/", skipping: ["epoch", "step", "seconds"]))

@@ -264,7 +264,7 @@ public final class TrainingLoop {
         let log = try JSONLLog(url: runDirectory.appendingPathComponent("log.jsonl"))
         let logs = try RunLogs(directory: runDirectory, columns: .init(validation: evaluates && validation != nil, test: evaluates && test != nil,
                                                                         top5: train.classCount > 5),
-                               stepsPerEpoch: perEpoch, resumedAt: resume && hasCheckpoint ? step : nil, history: history,
+                               stepsPerEpoch: perEpoch, resumedAt: resume && hasCheckpoint ? step : nil, finished: epoch >= config.epochs, history: history,
                                tensorBoard: writesTensorBoard)
         let start = ProgressBar.now()
         var lastCheckpoint: String? = hasCheckpoint ? checkpointPath : nil
