@@ -163,7 +163,7 @@ public final class TrainingLoop {
             throw TrainingError.badValue(field: "epochs", value: "\(config.epochs)", expected: "at least the \(ck.epoch) epochs\(ck.batch > 0 ? " and \(ck.batch) batches" : "") that the run in \(runDirectory.path) has done (a resumed run can only go on)")
         }
         if let was = stored.config["epochs"] as? Int, was != config.epochs, config.schedule == "cosine" {
-            FileHandle.standardError.write(Data("note: \(runDirectory.path) was started for \(was) epochs and continues to \(config.epochs): the cosine schedule is recomputed for \(config.epochs) epochs from step \(ck.step) on, so the result equals neither the \(was)-epoch run nor an uninterrupted \(config.epochs)-epoch one\n".utf8))
+            FileHandle.standardError.write(Data("note: \(runDirectory.path) was checkpointed as a run of \(was) epochs and continues to \(config.epochs): the cosine schedule is recomputed for \(config.epochs) epochs from step \(ck.step) on, so the result equals neither the \(was)-epoch run nor an uninterrupted \(config.epochs)-epoch one\n".utf8))
         }
     }
 
