@@ -9,7 +9,8 @@ export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: setup build release test run bench bench-schemes bench-checkpoint fuzz fuzz-ci studies studies-short clean
 
-## Installs the Debian packages the build and the tests need, when any is missing.
+## Installs the Debian packages the build and the tests need, when any is missing, and TensorBoard
+## (PyPI) for the test that reads the event files back.
 setup:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -17,6 +18,8 @@ setup:
 		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
+# (the event-file test reads tb/ with TensorBoard's own reader, run by the python3 on PATH)
+	@python3 -c "import tensorboard" 2>/dev/null || python3 -m pip install --quiet tensorboard
 
 build: setup
 	swift build

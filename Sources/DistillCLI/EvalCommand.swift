@@ -41,8 +41,8 @@ struct Evaluate: ParsableCommand {
                 let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys, .prettyPrinted]
                 print(String(decoding: try enc.encode(m), as: UTF8.self))
             } else {
-                print(String(format: "%@ on %@ %@: accuracy %.4f (%d errors of %d), NLL %.4f, ECE %.4f",
-                              spec, data, split, m.accuracy, m.errors, m.count, m.nll, m.ece))
+                print(String(format: "%@ on %@ %@: accuracy %.4f (%d errors of %d)%@, NLL %.4f, ECE %.4f",
+                              spec, data, split, m.accuracy, m.errors, m.count, m.top5.map { String(format: ", top-5 %.4f", $0) } ?? "", m.nll, m.ece))
             }
         }
     }

@@ -16,7 +16,7 @@ struct Train: ParsableCommand {
     @Option(help: "Train on the first N training examples only.") var subset: Int?
     @OptionGroup var training: TrainingOptions
     @Option(name: .customLong("out"), help: "Run directory.") var out = "runs/train"
-    @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
+    @Flag(help: "Continue the run in --out from its last checkpoint (with a raised --epochs, also a finished run).") var resume = false
     @Flag(help: "No progress bar.") var quiet = false
 
     func run() throws {
@@ -27,13 +27,20 @@ struct Train: ParsableCommand {
             if let n = c.subset { trainSet = trainSet.first(n) }
             let testSet = try spec.load(.test)
             let net = try ModelZoo.make(c.model, input: DataSpec.modelInput(for: trainSet), seed: c.seed)
-            FileHandle.standardError.write(Data("training \(c.model) (\(net.parameterCount()) parameters) on \(spec) (\(trainSet.count) train / \(testSet.count) test) for \(c.epochs) epochs, \(Threads.count) threads\n".utf8))
+            FileHandle.standardError.write(Data("training \(c.model) (\(net.parameterCount()) parameters) on \(spec) (\(trainSet.count) train\(validationNote(c, trainSet.count)) / \(testSet.count) test) for \(c.epochs) epochs, \(Threads.count) threads\n".utf8))
             let trainer = try TrainingLoop(config: c, scheme: SupervisedScheme(model: net, spec: c.model, config: c), train: trainSet, test: testSet,
                                            runDirectory: URL(fileURLWithPath: out))
             trainer.showProgress = !quiet
+            trainer.allowsMoreEpochs = true   // --resume with a raised --epochs continues the run
             let history = try trainer.run(resume: resume)
-            let summary = try TrainingSummary.write(history: history, config: c, model: net, to: URL(fileURLWithPath: out), testCount: testSet.count)
+            let summary = try TrainingSummary.write(history: history, config: c, model: net, to: URL(fileURLWithPath: out), testCount: testSet.count,
+                                                    best: trainer.best)
             print(summary)
         }
     }
+}
+
+/// ", of which N held out for validation" when the config splits the training set.
+func validationNote(_ c: TrainingConfig, _ count: Int) -> String {
+    (try? c.validationCount(of: count)).flatMap { $0 }.map { ", of which \($0) held out for validation" } ?? ""
 }

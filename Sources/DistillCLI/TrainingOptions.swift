@@ -19,6 +19,11 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: .customLong("checkpoint-every"), help: "Also checkpoint every N steps (0: each epoch only).") var checkpointEvery = 0
     @Option(name: .customLong("grad-clip"), help: "Clip the global gradient norm of each step to this value.") var gradClip: Float?
     @Option(name: .customLong("label-smoothing"), help: "Label smoothing ε of the cross-entropy of supervised training (distill train).") var labelSmoothing: Float?
+    @Option(name: .customLong("val-split"), help: ArgumentHelp(
+        "Hold out this fraction (0 < f < 1) or number (≥ 1) of training examples for validation.",
+        discussion: "The held-out rows (chosen by --val-seed, default --seed; after --subset) are never trained on. Each epoch is evaluated on them, the best epoch (highest validation accuracy) is kept as best.safetensors, and the test set is read once, at the end, for the best and the last epoch. Without a split each epoch is evaluated on the test set and no epoch is chosen: choosing one on test would make its test accuracy a biased estimate."))
+    var valSplit: Double?
+    @Option(name: .customLong("val-seed"), help: "Seed of the validation split (default: --seed).") var valSeed: UInt64?
     @Option(help: "Threads for the kernels (default: DISTILL_NUM_THREADS, OMP_NUM_THREADS or all cores).") var threads: Int?
 
     /// The validated training config of `model` on `data`; sets the thread count.
@@ -34,7 +39,7 @@ struct TrainingOptions: ParsableArguments {
         c.optimizer = optimizer; c.learningRate = learningRate; c.momentum = momentum; c.nesterov = nesterov
         c.weightDecay = weightDecay; c.schedule = schedule; c.warmupEpochs = warmupEpochs
         c.augmentation = augmentation; c.seed = seed; c.checkpointEvery = checkpointEvery; c.gradClip = gradClip
-        c.labelSmoothing = labelSmoothing
+        c.labelSmoothing = labelSmoothing; c.valSplit = valSplit; c.valSeed = valSeed
         try c.validate()
         return c
     }

@@ -44,6 +44,7 @@ final class BadInputTableTests: XCTestCase {
             try write("noise-rate.yaml", "name: n\nlabel_noise: {kind: pair, rate: 1}\n")
             try write("stop-epoch.yaml", "name: s\nteacher: {stop_epoch: 9, train: {epochs: 4}}\n")
             try write("student-smoothing.yaml", "name: l\nstudent: {train: {label_smoothing: 0.1}}\n")
+            try write("val-split.yaml", "name: v\nstudent: {train: {val_split: -0.5}}\n")
             try write("forget-rate.yaml", "name: c\nscheme: {kind: co-teaching, participants: [{name: f, model: \"mlp:8\"}, {name: g, model: \"mlp:8\"}]}\n")
             try write("drop-all.yaml", "name: d\ndata: mnist:\(path("ok"))\ntransfer: {kind: drop-classes, classes: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]}\n")
             // your own data: image folders, arrays and CSV files that are wrong in one way each
@@ -167,6 +168,10 @@ final class BadInputTableTests: XCTestCase {
             Row(what: "crop padding beyond the image", args: train(["--model", "mlp:8", "--augment", "crop:60000"]), phrase: "crop padding 60000 must be at most 28"),
             Row(what: "threads far beyond the machine", args: train(["--model", "mlp:8", "--threads", "100000"]), phrase: "threads"),
             Row(what: "unsorted multistep schedule", args: train(["--model", "mlp:8", "--schedule", "multistep:5,2"]), phrase: "increasing order"),
+            Row(what: "a validation split of 0", args: train(["--model", "mlp:8", "--val-split", "0"]), phrase: "val_split"),
+            Row(what: "a fractional number of validation examples", args: train(["--model", "mlp:8", "--val-split", "2.5"]), phrase: "val_split"),
+            Row(what: "a validation split of every training example", args: train(["--model", "mlp:8", "--val-split", "300"]), phrase: "fewer than all 300"),
+            Row(what: "a validation fraction that rounds to no example", args: train(["--model", "mlp:8", "--val-split", "0.001"]), phrase: "holds out 0"),
             Row(what: "empty method", args: ["distill"] + data + ["--teacher", "t.safetensors", "--method", ""], phrase: "names no method"),
             Row(what: "method *", args: ["distill"] + data + ["--teacher", "t.safetensors", "--method", "*"], phrase: "names no method"),
             Row(what: "method :", args: ["distill"] + data + ["--teacher", "t.safetensors", "--method", ":"], phrase: "names no method"),
@@ -196,6 +201,7 @@ final class BadInputTableTests: XCTestCase {
             Row(what: "a label-noise rate of 1", args: run("noise-rate.yaml"), phrase: "label_noise.rate"),
             Row(what: "stop_epoch beyond the teacher's epochs", args: run("stop-epoch.yaml"), phrase: "teacher.stop_epoch"),
             Row(what: "label smoothing of the student", args: run("student-smoothing.yaml"), phrase: "ce:label_smoothing"),
+            Row(what: "a negative validation split in YAML", args: run("val-split.yaml"), phrase: "val_split"),
             Row(what: "co-teaching with neither forget_rate nor label_noise", args: run("forget-rate.yaml"), phrase: "scheme.forget_rate"),
             // your own data (folder:, npz:, npy:, csv:)
             Row(what: "an unknown data family", args: own("pets:\(f.path("x"))"), phrase: "folder:DIR, npz:FILE.npz, npy:DIR, csv:DIR"),

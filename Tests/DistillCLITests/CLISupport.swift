@@ -59,6 +59,17 @@ enum CLI {
         return d
     }
 
+    /// The checkpoint events of a run's log.jsonl (what a kill test waits for).
+    static func checkpointEvents(_ dir: URL) -> [(epoch: Int, batch: Int, step: Int)] {
+        guard let text = try? String(contentsOf: dir.appendingPathComponent("log.jsonl"), encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  o["event"] as? String == "checkpoint", let e = o["epoch"] as? Int, let b = o["batch"] as? Int, let s = o["step"] as? Int
+            else { return nil }
+            return (e, b, s)
+        }
+    }
+
     static var hasFashionMNIST: Bool {
         FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
     }

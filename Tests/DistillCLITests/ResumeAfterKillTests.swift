@@ -14,15 +14,7 @@ final class ResumeAfterKillTests: XCTestCase {
         try JSONDecoder().decode(Metrics.self, from: Data(contentsOf: dir.appendingPathComponent("metrics.json")))
     }
 
-    func checkpointEvents(_ dir: URL) -> [(epoch: Int, batch: Int, step: Int)] {
-        guard let text = try? String(contentsOf: dir.appendingPathComponent("log.jsonl"), encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").compactMap { line in
-            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  o["event"] as? String == "checkpoint", let e = o["epoch"] as? Int, let b = o["batch"] as? Int, let s = o["step"] as? Int
-            else { return nil }
-            return (e, b, s)
-        }
-    }
+    func checkpointEvents(_ dir: URL) -> [(epoch: Int, batch: Int, step: Int)] { CLI.checkpointEvents(dir) }
 
     func testKilledRunResumesToTheSameFinalMetrics() throws {
         try XCTSkipUnless(CLI.hasFashionMNIST, "Fashion-MNIST is not installed")

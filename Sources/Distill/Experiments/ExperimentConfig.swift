@@ -330,6 +330,8 @@ public struct ExperimentConfig: Equatable, Sendable {
         t.subset = try r.int("subset", min: 1) ?? t.subset
         t.gradClip = try r.float("grad_clip") ?? t.gradClip
         t.labelSmoothing = try r.float("label_smoothing") ?? t.labelSmoothing
+        t.valSplit = try r.double("val_split") ?? t.valSplit
+        t.valSeed = try r.int("val_seed", min: 0).map { UInt64($0) } ?? t.valSeed
         try r.finish()
         do { try t.validate() } catch {
             throw ExperimentError(file: r.file, line: r.line, "\(r.path): \(error)")

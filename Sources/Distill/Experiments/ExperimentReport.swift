@@ -10,7 +10,8 @@ public enum ExperimentReport {
              "momentum: \(t.momentum)", "nesterov: \(t.nesterov)", "weight_decay: \(t.weightDecay)", "schedule: \(quote(t.schedule))",
              "warmup_epochs: \(t.warmupEpochs)", "augmentation: \(quote(t.augmentation))", "checkpoint_every: \(t.checkpointEvery)"]
             let all = keys + (t.subset.map { ["subset: \($0)"] } ?? []) + (t.gradClip.map { ["grad_clip: \($0)"] } ?? [])
-                + (t.labelSmoothing.map { ["label_smoothing: \($0)"] } ?? [])
+                + (t.labelSmoothing.map { ["label_smoothing: \($0)"] } ?? []) + (t.valSplit.map { ["val_split: \($0)"] } ?? [])
+                + (t.valSeed.map { ["val_seed: \($0)"] } ?? [])
             return all.map { indent + $0 }.joined(separator: "\n")
         }
         var lines = ["name: \(quote(c.name))", "data: \(quote(c.data))", "seeds: [\(c.seeds.map(String.init).joined(separator: ", "))]"]

@@ -5,7 +5,7 @@ import Foundation
 
 /// Runs an experiment file end to end and writes its run directory:
 ///
-///     DIR/config.json            the resolved configuration
+///     DIR/config.yaml            the resolved configuration
 ///     DIR/teachers/SPEC-HASH/member-K/  teacher runs, keyed by model and training settings so
 ///                                identical teachers are trained once (DIR/seed-S/teacher-K/ when
 ///                                not shared between seeds)
@@ -176,7 +176,8 @@ public final class ExperimentRunner {
         }
         let history = try loop.run(resume: true)
         if !finished {
-            try TrainingSummary.write(history: history, config: cfg, model: scheme.member(scheme.evaluated).module, to: dir, testCount: test.count)
+            try TrainingSummary.write(history: history, config: cfg, model: scheme.member(scheme.evaluated).module, to: dir, testCount: test.count,
+                                      best: loop.best)
         }
         return history
     }

@@ -75,6 +75,13 @@ final class MapReader {
         return v
     }
 
+    /// A number read as a Double (`0.1` stays 0.1, not the nearest Float).
+    func double(_ key: String) throws -> Double? {
+        guard let n = node(key) else { return nil }
+        guard case .scalar = n, let s = n.string, let v = Double(s), v.isFinite else { throw fail(key, n, "a number") }
+        return v
+    }
+
     func bool(_ key: String) throws -> Bool? {
         guard let n = node(key) else { return nil }
         guard case .scalar = n, let s = n.string?.lowercased(), ["true", "false", "yes", "no", "on", "off"].contains(s) else {

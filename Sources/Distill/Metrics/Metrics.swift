@@ -10,6 +10,29 @@ public enum Metrics {
         studentOnly(logits, labels).accuracy ?? .nan
     }
 
+    /// Top-k accuracy: the fraction of labelled rows whose label is among the k highest logits,
+    /// in [0, 1]; NaN when no row is labelled. Ties rank the lower class index first, as the
+    /// first-maximum rule of `accuracy` does, so top-1 equals `accuracy`: the label's rank is
+    /// #{c : z_c > z_y} + #{c < y : z_c = z_y}, and the row counts when the rank is below k.
+    /// Shapes: logits [N, C], labels [N]; k ≥ C counts every labelled row.
+    public static func topKAccuracy(logits: Tensor, labels: IntTensor, k: Int) -> Double {
+        ensure(logits.rank == 2 && labels.shape == [logits.shape[0]] && k >= 1,
+               "topKAccuracy: logits \(Shape.describe(logits.shape)) and labels \(Shape.describe(labels.shape)) are not [N, C] and [N], or k = \(k) < 1")
+        let c = logits.shape[1]
+        var hits = 0, counted = 0
+        logits.withUnsafeBufferPointer { z in
+            for (i, y) in labels.scalars.enumerated() where y >= 0 {
+                ensure(y < c, "topKAccuracy: label \(y) at row \(i) is outside 0..<\(c)")
+                let row = z.baseAddress! + i * c, zy = row[y]
+                var rank = 0
+                for j in 0..<c where row[j] > zy || (j < y && row[j] == zy) { rank += 1 }
+                counted += 1
+                if rank < k { hits += 1 }
+            }
+        }
+        return counted == 0 ? .nan : Double(hits) / Double(counted)
+    }
+
     /// Mean negative log-likelihood −(1/n) Σᵢ log softmax(zᵢ)[yᵢ] over labelled rows (nats).
     public static func negativeLogLikelihood(logits: Tensor, labels: IntTensor) -> Double {
         studentOnly(logits, labels).negativeLogLikelihood ?? .nan

@@ -80,3 +80,20 @@ public enum EvaluationError: Error, CustomStringConvertible, Equatable {
         }
     }
 }
+
+/// Accuracy, top-5 accuracy (more than five classes only) and mean negative log-likelihood of
+/// logits against labels (rows labelled −1 skipped).
+public struct ClassificationSummary: Codable, Equatable, Sendable {
+    public var accuracy: Double
+    public var nll: Double
+    public var count: Int
+    /// Top-5 accuracy (`Metrics.topKAccuracy`); nil with five classes or fewer, where it is 1.
+    public var top5: Double?
+
+    public init(logits: Tensor, labels: IntTensor) {
+        accuracy = Metrics.accuracy(logits: logits, labels: labels)
+        nll = Metrics.negativeLogLikelihood(logits: logits, labels: labels)
+        count = labels.scalars.filter { $0 >= 0 }.count
+        top5 = logits.rank == 2 && logits.shape[1] > 5 ? Metrics.topKAccuracy(logits: logits, labels: labels, k: 5) : nil
+    }
+}

@@ -35,6 +35,15 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// teachers of Müller, Kornblith & Hinton 2019); nil: none (and absent from the config's JSON,
     /// so run keys of settings without it are unchanged).
     public var labelSmoothing: Float? = nil
+    /// Hold out part of the training set (after `subset`) for validation: a fraction in (0, 1)
+    /// (rounded to whole examples) or a whole number ≥ 1 of examples. The held-out rows are
+    /// never trained on; per-epoch evaluation reads them, the best epoch on them is kept as
+    /// `best.safetensors`, and the test set is read once, at the end, for the best and the last
+    /// epoch. nil: no split (per-epoch evaluation reads the test set, and no epoch is chosen).
+    public var valSplit: Double? = nil
+    /// Seed of the permutation that picks the held-out rows (`Dataset.split(heldOut:seed:)`);
+    /// nil: `seed`. Fix it to keep one validation set across the seeds of an experiment.
+    public var valSeed: UInt64? = nil
 
     public init() {}
 
@@ -42,7 +51,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         case model, data, subset, epochs, optimizer, momentum, nesterov, schedule, augmentation, seed
         case batchSize = "batch_size", learningRate = "learning_rate", weightDecay = "weight_decay"
         case warmupEpochs = "warmup_epochs", checkpointEvery = "checkpoint_every", gradClip = "grad_clip"
-        case labelSmoothing = "label_smoothing"
+        case labelSmoothing = "label_smoothing", valSplit = "val_split", valSeed = "val_seed"
     }
 
     public init(from decoder: Decoder) throws {
@@ -65,6 +74,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         checkpointEvery = try c.decodeIfPresent(Int.self, forKey: .checkpointEvery) ?? d.checkpointEvery
         gradClip = try c.decodeIfPresent(Float.self, forKey: .gradClip)
         labelSmoothing = try c.decodeIfPresent(Float.self, forKey: .labelSmoothing)
+        valSplit = try c.decodeIfPresent(Double.self, forKey: .valSplit)
+        valSeed = try c.decodeIfPresent(UInt64.self, forKey: .valSeed)
     }
 
     /// Checks every field, naming the first that is wrong.
@@ -81,6 +92,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         if let s = subset, !(1...Limits.maxExamples).contains(s) { throw bad("subset", s, "an integer in 1…\(Limits.maxExamples)") }
         if let g = gradClip, !(g > 0 && g.isFinite) { throw bad("grad_clip", g, "a positive number (the largest gradient norm)") }
         if let e = labelSmoothing, !(e >= 0 && e < 1) { throw bad("label_smoothing", e, "a number in [0, 1)") }
+        if let v = valSplit, !(v.isFinite && v > 0 && (v < 1 || (v == v.rounded() && v <= Double(Limits.maxExamples)))) {
+            throw bad("val_split", v, "a fraction in (0, 1) or a whole number of examples (1…\(Limits.maxExamples)) to hold out of the training set for validation")
+        }
         _ = try DataSpec(data)
         _ = try makeSchedule(stepsPerEpoch: 1)
         do { _ = try Augmentation.parse(augmentation) } catch { throw bad("augmentation", augmentation, "\(error)") }

@@ -8,6 +8,7 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     public var epoch: Int
     public var trainLoss: Double
     public var trainAccuracy: Double
+    /// NaN when not measured: in every epoch but the last of a run with a validation split.
     public var testAccuracy: Double
     public var testNLL: Double
     public var learningRate: Double
@@ -18,6 +19,12 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     public var terms: [String: Double]? = nil
     /// The scheme's own measurements after this epoch (each member's test accuracy, say).
     public var scheme: [String: Double]? = nil
+    /// On the validation split (runs with `val_split`).
+    public var valAccuracy: Double? = nil
+    public var valNLL: Double? = nil
+    /// Top-5 accuracies, with more than five classes.
+    public var valTop5: Double? = nil
+    public var testTop5: Double? = nil
 }
 
 /// The version of what a finished run writes (checkpoints, metrics, the meaning of the numbers in
@@ -29,22 +36,36 @@ public enum ResultFormat {
 
 /// Runs any `TrainingScheme` with checkpoints that survive a kill.
 ///
-/// The run directory holds `config.json`, `log.jsonl` (one record per epoch, with each loss
-/// term's mean, and per checkpoint), `checkpoint.safetensors` (the full resumable state: every
-/// member under `NAME.`, every optimizer under `optimizer.[GROUP.]`, the scheme's state under
-/// `extra.`, and in the metadata the counters, running sums and every random generator; written
-/// atomically at the end of each epoch and every `checkpointEvery` steps), `model.safetensors`
-/// (the evaluated member, PyTorch names, its spec in the metadata) and `NAME.safetensors` for the
-/// other exported members. Data order and augmentation depend only on (seed, epoch, batch), so a
-/// resumed run continues with the same numbers as an uninterrupted one (same thread count).
+/// The run directory holds `config.json` (`RunSettings`: the config, the scheme's and the data's
+/// identity, one JSON object), `log.jsonl` (one record per epoch, with each loss term's mean, and
+/// per checkpoint), `steps.csv`, `metrics.csv` and `tb/` (the scalars people plot: `RunLogs`),
+/// `checkpoint.safetensors` (the full resumable state: every member under `NAME.`, every
+/// optimizer under `optimizer.[GROUP.]`, the scheme's state under `extra.`, and in the metadata
+/// the counters, running sums, history and every random generator; written atomically at the end
+/// of each epoch and every `checkpointEvery` steps), `model.safetensors` (the evaluated member,
+/// PyTorch names, its spec in the metadata), `NAME.safetensors` for the other exported members,
+/// and with `val_split` `best.safetensors` (the evaluated member after its best epoch on
+/// validation). Data order and augmentation depend only on (seed, epoch, batch), so a resumed
+/// run continues with the same numbers as an uninterrupted one (same thread count).
+///
+/// With `val_split` the held-out rows of `train` are never trained on; each epoch is evaluated
+/// on them, and the test set is read once, at the end, for the last and the best epoch (`best`).
+/// Batches keep the row numbers of `train` in their `indices` (what precomputed teacher outputs
+/// and memory banks are indexed by).
 ///
 /// The loop knows no method: it sets each step's learning rate, calls the scheme's step, checks
 /// the loss is finite, calls `afterUpdate`, counts, logs, evaluates and checkpoints.
 public final class TrainingLoop {
     public let config: TrainingConfig
     public let scheme: TrainingScheme
+    /// The training set as given (the validation rows included).
     public let train: Dataset
     public let test: Dataset?
+    /// The held-out rows of `train` (`val_split`); nil without a split.
+    public let validation: Dataset?
+    /// The rows trained on, and their row numbers in `train` (nil: all of them, in order).
+    let fitting: Dataset
+    let fittingRows: [Int]?
     public let runDirectory: URL
     /// Called after each epoch with its record (reports, tests).
     public var onEpoch: ((EpochRecord) -> Void)?
@@ -54,7 +75,7 @@ public final class TrainingLoop {
     public var afterBackward: [(ParameterGroup) throws -> Void] = []
     /// Print a progress bar on standard error.
     public var showProgress = true
-    /// Evaluate the evaluated member on `test` after each epoch (stages that only pre-train skip it).
+    /// Evaluate the evaluated member after each epoch (stages that only pre-train skip it).
     public var evaluates = true
     /// The label of the progress bar (`epoch`, or a pre-training stage's name).
     public var label = "epoch"
@@ -64,8 +85,18 @@ public final class TrainingLoop {
     /// Also write the evaluated member after every epoch K to `epochs/epoch-K.safetensors` (the
     /// per-epoch teacher checkpoints of the early-stopping studies).
     public var keepsEpochSnapshots = false
+    /// Let `run(resume: true)` continue a run whose checkpoint was written with fewer `epochs`
+    /// (`distill train --resume --epochs N`). The schedule is then the one of the new total from
+    /// the resumed step on: for a schedule that depends on the total (cosine) the result equals
+    /// neither the shorter nor an uninterrupted longer run, and the loop says so. Off, a
+    /// different `epochs` is a different configuration (experiments refuse it).
+    public var allowsMoreEpochs = false
+    /// Write TensorBoard event files under `tb/`.
+    public var writesTensorBoard = true
 
-    public private(set) var history: [EpochRecord] = []
+    public internal(set) var history: [EpochRecord] = []
+    /// The best epoch on validation and its test numbers, after `run` of a run with `val_split`.
+    public internal(set) var best: BestEpoch?
 
     public init(config: TrainingConfig, scheme: TrainingScheme, train: Dataset, test: Dataset?, runDirectory: URL) throws {
         try config.validate()
@@ -78,20 +109,26 @@ public final class TrainingLoop {
             throw TrainingError.badValue(field: "scheme.evaluated", value: scheme.evaluated, expected: "one of the members \(names)")
         }
         self.config = config; self.scheme = scheme; self.train = train; self.test = test; self.runDirectory = runDirectory
+        if let n = try config.validationCount(of: train.count) {
+            let rows = TrainingLoop.splitRows(count: train.count, heldOut: n, seed: config.valSeed ?? config.seed)
+            fitting = train.subset(rows.train, name: train.name + "-train")
+            validation = train.subset(rows.validation, name: train.name + "-validation")
+            fittingRows = rows.train
+        } else {
+            (fitting, validation, fittingRows) = (train, nil, nil)
+        }
     }
 
     var checkpointPath: String { runDirectory.appendingPathComponent("checkpoint.safetensors").path }
     var modelPath: String { runDirectory.appendingPathComponent("model.safetensors").path }
 
-    /// The configuration, scheme and identity as one string, checked on resume and reuse.
-    func configJSON() throws -> String {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys]
-        let c = String(decoding: try enc.encode(config), as: UTF8.self)
-        let id = scheme.identity
-        let withScheme = id.isEmpty ? c : c + " " + id
-        return dataIdentity.isEmpty ? withScheme : withScheme + " data " + dataIdentity
+    /// The configuration, scheme and data identity, checked on resume and reuse.
+    func runSettings() throws -> RunSettings {
+        try RunSettings(config: config, scheme: scheme.identity, data: dataIdentity)
     }
+
+    /// `runSettings()` as stored in `config.json` and the checkpoint.
+    func configJSON() throws -> String { try runSettings().json() }
 
     /// Where the snapshot of the evaluated member after epoch `epoch` (1-based) is written.
     public static func epochSnapshotPath(in dir: URL, epoch: Int) -> String {
@@ -99,19 +136,34 @@ public final class TrainingLoop {
     }
 
     /// Throws when the run directory holds a checkpoint written under other settings (another
-    /// configuration, scheme, objective or teacher: `checkpointMismatch`) or by another result
-    /// format (`staleRun`), so that neither a resumed nor a finished run is taken for the one asked for.
-    public func checkExistingRun() throws {
-        guard FileManager.default.fileExists(atPath: checkpointPath) else { return }
-        try checkSameRun(try TrainingCheckpoint.read(from: checkpointPath), try configJSON())
+    /// configuration, scheme, objective or teacher: `checkpointMismatch`, naming the keys that
+    /// differ) or by another result format (`staleRun`), so that neither a resumed nor a finished
+    /// run is taken for the one asked for. Returns the epochs the checkpoint has completed (nil:
+    /// no checkpoint).
+    @discardableResult
+    public func checkExistingRun() throws -> Int? {
+        guard FileManager.default.fileExists(atPath: checkpointPath) else { return nil }
+        let ck = try TrainingCheckpoint.read(from: checkpointPath)
+        try checkSameRun(ck, try runSettings())
+        return ck.epoch
     }
 
-    private func checkSameRun(_ ck: TrainingCheckpoint, _ cfg: String) throws {
+    private func checkSameRun(_ ck: TrainingCheckpoint, _ settings: RunSettings) throws {
         guard ck.resultFormat == ResultFormat.version else {
             throw TrainingError.staleRun(path: runDirectory.path, found: ck.resultFormat, expected: ResultFormat.version)
         }
-        guard ck.configJSON == cfg else {
-            throw TrainingError.checkpointMismatch(path: checkpointPath, detail: "was written by a run with a different configuration (\(ck.configJSON)), not this one (\(cfg)); run with the same settings or use another output directory")
+        guard let stored = RunSettings.parse(ck.configJSON, scheme: settings.scheme, data: settings.data) else {
+            throw TrainingError.checkpointMismatch(path: checkpointPath, detail: "metadata field 'config' is not the settings of a run (\(ck.configJSON.prefix(200)))")
+        }
+        let differences = settings.differences(from: stored, ignoring: allowsMoreEpochs ? ["epochs"] : [])
+        guard differences.isEmpty else {
+            throw TrainingError.checkpointMismatch(path: checkpointPath, detail: "was written by a run with a different configuration; the settings that differ (key: checkpoint value → this run's value): \(differences.map(\.description).joined(separator: "; ")); run with the same settings or use another output directory")
+        }
+        if ck.epoch > config.epochs || (ck.epoch == config.epochs && ck.batch > 0) {
+            throw TrainingError.badValue(field: "epochs", value: "\(config.epochs)", expected: "at least the \(ck.epoch) epochs\(ck.batch > 0 ? " and \(ck.batch) batches" : "") that the run in \(runDirectory.path) has done (a resumed run can only go on)")
+        }
+        if let was = stored.config["epochs"] as? Int, was != config.epochs, config.schedule == "cosine" {
+            FileHandle.standardError.write(Data("note: \(runDirectory.path) was checkpointed as a run of \(was) epochs and continues to \(config.epochs): the cosine schedule is recomputed for \(config.epochs) epochs from step \(ck.step) on, so the result equals neither the \(was)-epoch run nor an uninterrupted \(config.epochs)-epoch one\n".utf8))
         }
     }
 
@@ -149,8 +201,11 @@ public final class TrainingLoop {
         }
     }
 
-    /// The metadata of every model file the loop writes (`ModelFile.metadata`, and the epoch of a snapshot).
-    func modelFileMetadata(for member: SchemeMember, epoch: Int?) -> [String: String] {
+    /// The metadata of every model file the loop writes (`model.safetensors`, `NAME.safetensors`,
+    /// `epochs/epoch-K.safetensors`, `best.safetensors`): `ModelFile.metadata` (spec, data,
+    /// classes, input shape, class names, producer) and, for a file of one epoch, that epoch
+    /// (`epoch`, 1-based); `Module.save` adds the input transform.
+    public func modelFileMetadata(for member: SchemeMember, epoch: Int?) -> [String: String] {
         var meta = ModelFile.metadata(spec: member.spec ?? config.model, data: config.data, dataset: train)
         if let epoch { meta["epoch"] = "\(epoch)" }
         return meta
@@ -177,20 +232,22 @@ public final class TrainingLoop {
         if let normalization {
             for m in scheme.members where m.spec != nil || m.name == scheme.evaluated { m.module.inputNormalization = normalization }
         }
-        let loader = try DataLoader(dataset: train, batchSize: config.batchSize, shuffle: true, seed: config.seed,
+        let loader = try DataLoader(dataset: fitting, batchSize: config.batchSize, shuffle: true, seed: config.seed,
                                     augmentation: augmentation)
         let perEpoch = loader.batchesPerEpoch
         let schedule = try config.makeSchedule(stepsPerEpoch: perEpoch)
-        let cfg = try configJSON()
-        let evaluated = scheme.member(scheme.evaluated).module
+        let settings = try runSettings()
+        let cfg = try settings.json()
+        let evaluatedMember = scheme.member(scheme.evaluated), evaluated = evaluatedMember.module
         let updater = StepUpdater(scheme: scheme, gradClip: config.gradClip)
         updater.afterBackward = afterBackward
 
         var epoch = 0, batchIndex = 0, step = 0, sums = RunningSums(), priorSeconds = 0.0
         let hasCheckpoint = fm.fileExists(atPath: checkpointPath)
+        best = nil
         if resume && hasCheckpoint {
             let ck = try TrainingCheckpoint.read(from: checkpointPath)
-            try checkSameRun(ck, cfg)
+            try checkSameRun(ck, settings)
             do {
                 for m in scheme.members { try m.module.loadStateDict(ck.tensors(under: m.name)) }
                 for g in scheme.groups { try g.optimizer.loadStateDict(ck.tensors(under: groupPrefix(g))) }
@@ -206,9 +263,15 @@ public final class TrainingLoop {
         } else if hasCheckpoint && !resume {
             throw TrainingError.runDirectory(path: runDirectory.path, detail: "already holds a checkpoint; pass --resume to continue it or choose another output directory")
         } else {
-            try Data(cfg.utf8).write(to: runDirectory.appendingPathComponent("config.json"), options: .atomic)
+            history = []
         }
+        // written at every start: a run continued for more epochs records its new count
+        try Data((cfg + "\n").utf8).write(to: runDirectory.appendingPathComponent("config.json"), options: .atomic)
         let log = try JSONLLog(url: runDirectory.appendingPathComponent("log.jsonl"))
+        let logs = try RunLogs(directory: runDirectory, columns: .init(validation: evaluates && validation != nil, test: evaluates && test != nil,
+                                                                        top5: train.classCount > 5),
+                               stepsPerEpoch: perEpoch, resumedAt: resume && hasCheckpoint ? step : nil, finished: epoch >= config.epochs, history: history,
+                               tensorBoard: writesTensorBoard)
         let start = ProgressBar.now()
         var lastCheckpoint: String? = hasCheckpoint ? checkpointPath : nil
 
@@ -235,7 +298,8 @@ public final class TrainingLoop {
         while epoch < config.epochs {
             let bar = showProgress ? ProgressBar(label: "\(label) \(epoch + 1)/\(config.epochs)", total: perEpoch, plainEvery: max(perEpoch / 4, 1)) : nil
             var iterator = loader.batches(epoch: epoch, startingAt: batchIndex)
-            while let batch = iterator.next() {
+            while var batch = iterator.next() {
+                if let rows = fittingRows { batch.indices = batch.indices.map { rows[$0] } }   // rows of `train`
                 let lr = schedule.learningRate(at: step)
                 for g in scheme.groups { g.optimizer.learningRate = lr }
                 let context = StepContext(epoch: epoch, step: step, batch: batchIndex, stepsPerEpoch: perEpoch, epochs: config.epochs, learningRate: lr)
@@ -247,6 +311,7 @@ public final class TrainingLoop {
                 step += 1
                 batchIndex += 1
                 sums.add(out, labels: batch.labels)
+                try logs.step(step, epoch: epoch, loss: out.loss, terms: out.terms, learningRate: lr)
                 bar?.update(step: batchIndex, items: batch.labels.count, metrics: [("loss", sums.meanLoss), ("acc", sums.accuracy)])
                 if config.checkpointEvery > 0 && step % config.checkpointEvery == 0 && batchIndex < perEpoch {
                     try saveCheckpoint(epoch: epoch, batch: batchIndex)
@@ -256,98 +321,48 @@ public final class TrainingLoop {
             var record = EpochRecord(epoch: epoch, trainLoss: sums.meanLoss, trainAccuracy: sums.accuracy,
                                      testAccuracy: .nan, testNLL: .nan, learningRate: lr, seconds: 0)
             record.terms = sums.termMeans
-            do {
-                if evaluates, let test {
-                    let logits = try Evaluation.logits(of: evaluated, on: test)
-                    let m = ClassificationSummary(logits: logits, labels: test.labels)
-                    record.testAccuracy = m.accuracy
-                    record.testNLL = m.nll
-                }
-                record.fidelity = try measureEpoch?(evaluated)
-                var extra = try scheme.epochMetrics()
-                if evaluates, let test {   // the other exported members too (a cohort, generations)
-                    for m in scheme.members where m.exported && m.name != scheme.evaluated {
-                        let logits = try Evaluation.logits(of: m.module, on: test)
-                        extra["\(m.name).test_accuracy"] = ClassificationSummary(logits: logits, labels: test.labels).accuracy
-                    }
-                }
-                record.scheme = extra.isEmpty ? nil : extra
-            } catch let e as EvaluationError {
-                throw TrainingError.nonFiniteOutputs(epoch: epoch, detail: "\(e)", checkpoint: lastCheckpoint)
-            }
+            try evaluateEpoch(&record, checkpoint: lastCheckpoint)
             epoch += 1
             batchIndex = 0
             sums = RunningSums()
             record.seconds = priorSeconds + ProgressBar.now() - start
             history.append(record)
-            if keepsEpochSnapshots {   // before the checkpoint, so a resumed run never lacks one
+            // model files and logs before the checkpoint, so a resumed run never lacks one
+            if keepsEpochSnapshots {
                 try fm.createDirectory(at: runDirectory.appendingPathComponent("epochs"), withIntermediateDirectories: true)
                 try evaluated.save(to: TrainingLoop.epochSnapshotPath(in: runDirectory, epoch: epoch),
-                                   metadata: modelFileMetadata(for: scheme.member(scheme.evaluated), epoch: epoch))
+                                   metadata: modelFileMetadata(for: evaluatedMember, epoch: epoch))
             }
+            if TrainingLoop.bestEpochIndex(in: history) == history.count - 1 {
+                try evaluated.save(to: bestPath, metadata: modelFileMetadata(for: evaluatedMember, epoch: epoch))
+            }
+            try logs.epoch(record)
             try saveCheckpoint(epoch: epoch, batch: 0)
             try exportMembers()
-            var entry: [String: Any] = ["event": "epoch", "epoch": record.epoch, "train_loss": record.trainLoss,
-                                        "train_accuracy": record.trainAccuracy.isNaN ? NSNull() : record.trainAccuracy,
-                                        "test_accuracy": record.testAccuracy.isNaN ? NSNull() : record.testAccuracy,
-                                        "test_nll": record.testNLL.isNaN ? NSNull() : record.testNLL,
-                                        "learning_rate": record.learningRate, "seconds": record.seconds]
-            if let t = record.terms { entry["terms"] = t }
-            if let s = record.scheme { entry["scheme"] = s }
-            try log.write(entry)
+            try log.write(TrainingLoop.logEntry(record))
             onEpoch?(record)
-            if showProgress, evaluates, let t = test {
-                FileHandle.standardError.write(Data(String(format: "epoch %d: train loss %.4f  train acc %.4f  test acc %.4f (%d errors of %d)  test NLL %.4f\n",
-                    record.epoch + 1, record.trainLoss, record.trainAccuracy, record.testAccuracy,
-                    Int((1 - record.testAccuracy) * Double(t.count) + 0.5), t.count, record.testNLL).utf8))
+            if showProgress, evaluates, let t = validation ?? test {
+                let (what, acc, nll) = validation != nil ? ("val", record.valAccuracy ?? .nan, record.valNLL ?? .nan) : ("test", record.testAccuracy, record.testNLL)
+                FileHandle.standardError.write(Data(String(format: "epoch %d: train loss %.4f  train acc %.4f  %@ acc %.4f (%d errors of %d)  %@ NLL %.4f\n",
+                    record.epoch + 1, record.trainLoss, record.trainAccuracy, what, acc,
+                    Int((1 - acc) * Double(t.count) + 0.5), t.count, what, nll).utf8))
             }
         }
+        try finishWithValidation(logs: logs, log: log)
         return history
     }
-}
 
-/// The running sums of the current epoch (mean loss, accuracy, per-term means), checkpointed so
-/// a resumed epoch reports what an uninterrupted one would.
-struct RunningSums: Codable, Equatable {
-    var lossSum = 0.0, correct = 0, seen = 0
-    /// Σ (term value × examples) by term name, and the examples each term was seen on.
-    var termSums: [String: Double] = [:]
-    var termSeen: [String: Int] = [:]
-    /// Labelled examples whose predictions were counted for accuracy (rows labelled −1 are not).
-    var counted = 0
-
-    var meanLoss: Double { lossSum / Double(max(seen, 1)) }
-    var accuracy: Double { counted == 0 ? .nan : Double(correct) / Double(counted) }
-    var termMeans: [String: Double]? {
-        termSums.isEmpty ? nil : termSums.reduce(into: [:]) { $0[$1.key] = $1.value / Double(max(termSeen[$1.key] ?? 1, 1)) }
-    }
-
-    mutating func add(_ out: StepOutput, labels: IntTensor) {
-        let n = labels.count
-        lossSum += Double(out.loss) * Double(n)
-        seen += n
-        for (name, v) in out.terms {
-            termSums[name, default: 0] += Double(v) * Double(n)
-            termSeen[name, default: 0] += n
+    /// The `log.jsonl` entry of an epoch (NaN as null).
+    static func logEntry(_ record: EpochRecord) -> [String: Any] {
+        func v(_ x: Double?) -> Any { x.map { $0.isNaN ? NSNull() : $0 as Any } ?? NSNull() }
+        var entry: [String: Any] = ["event": "epoch", "epoch": record.epoch, "train_loss": record.trainLoss,
+                                    "train_accuracy": v(record.trainAccuracy), "test_accuracy": v(record.testAccuracy),
+                                    "test_nll": v(record.testNLL), "learning_rate": record.learningRate, "seconds": record.seconds]
+        for (k, x) in [("val_accuracy", record.valAccuracy), ("val_nll", record.valNLL), ("val_top5", record.valTop5), ("test_top5", record.testTop5)] where x != nil {
+            entry[k] = v(x)
         }
-        guard let logits = out.logits else { return }
-        let predicted = logits.argmax(alongAxis: 1).scalars
-        for (p, y) in zip(predicted, labels.scalars) where y >= 0 {
-            counted += 1
-            if p == y { correct += 1 }
-        }
-    }
-}
-
-/// Accuracy and mean negative log-likelihood of logits against labels (rows labelled −1 skipped).
-public struct ClassificationSummary: Codable, Equatable, Sendable {
-    public var accuracy: Double
-    public var nll: Double
-    public var count: Int
-
-    public init(logits: Tensor, labels: IntTensor) {
-        accuracy = Metrics.accuracy(logits: logits, labels: labels)
-        nll = Metrics.negativeLogLikelihood(logits: logits, labels: labels)
-        count = labels.scalars.filter { $0 >= 0 }.count
+        if let t = record.terms { entry["terms"] = t }
+        if let s = record.scheme { entry["scheme"] = s }
+        return entry
     }
 }
