@@ -130,8 +130,10 @@ final class ValidationSplitTests: XCTestCase {
         XCTAssertEqual(best.valAccuracy, history[best.epoch - 1].valAccuracy)
         // best.safetensors: the model files' metadata plus the epoch, and the weights its test numbers are of
         let file = try SafeTensors.read(from: dir.appendingPathComponent("best.safetensors").path)
-        XCTAssertEqual(file.metadata, ["data": c.data, "model": "mlp:8", "epoch": "\(best.epoch)"])
-        XCTAssertEqual(try SafeTensors.read(from: dir.appendingPathComponent("model.safetensors").path).metadata, ["data": c.data, "model": "mlp:8"])
+        let described = ["data": c.data, "model": "mlp:8", "classes": "7", "input_shape": "1x2x2",
+                         "producer": "swift-distill \(DistillVersion.string)", "input_transform": "none"]
+        XCTAssertEqual(file.metadata, described.merging(["epoch": "\(best.epoch)"]) { a, _ in a })
+        XCTAssertEqual(try SafeTensors.read(from: dir.appendingPathComponent("model.safetensors").path).metadata, described)
         let net = MLP(inputs: 4, hidden: [8], classes: 7, seed: 5)
         try net.loadStateDict(file.tensors)
         let m = ClassificationSummary(logits: try Evaluation.logits(of: net, on: ToyRun.test), labels: ToyRun.test.labels)

@@ -263,7 +263,8 @@ public enum ExperimentReport {
             meanCurve(name, r.seeds.map(pick).filter { !$0.isEmpty }, firstEpoch: 1)
         }
         let s = [series("student alone", { $0.aloneCurve }), series("student distilled", { $0.distilledCurve })].compactMap { $0 }
-        return SVGPlot.lineChart(title: "\(r.name): test accuracy per epoch (mean over seeds)", xLabel: "epoch", yLabel: "test accuracy", series: s)
+        let split = r.seeds.contains { $0.curveSplit == "validation" } ? "validation" : "test"
+        return SVGPlot.lineChart(title: "\(r.name): \(split) accuracy per epoch (mean over seeds)", xLabel: "epoch", yLabel: "\(split) accuracy", series: s)
     }
 
     /// Mean ± sample std over seeds of per-epoch curves (one per seed), over the epochs every

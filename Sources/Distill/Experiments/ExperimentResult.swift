@@ -30,7 +30,8 @@ public struct SeedResult: Codable, Equatable, Sendable {
     public var studentAlone: RoleResult?
     public var studentDistilled: RoleResult
     public var biasAdjust: BiasAdjustResult?
-    /// Per-epoch test accuracy of the distilled and lone students (learning curves).
+    /// Per-epoch accuracy of the distilled and lone students (learning curves): on the validation
+    /// split when the run holds one out (`curveSplit` "validation"), else on test.
     public var distilledCurve: [Double]
     public var aloneCurve: [Double]
     /// With `track_fidelity`: the distilled student's fidelity before training, and after each epoch.
@@ -42,6 +43,8 @@ public struct SeedResult: Codable, Equatable, Sendable {
     public var termCurves: [String: [Double]]? = nil
     /// Schemes whose participants teach each other: every participant, and their ensemble.
     public var cohort: CohortResult? = nil
+    /// "validation" when the curves are validation accuracies (the run held a split out), nil: test.
+    public var curveSplit: String? = nil
 }
 
 /// The participants of a cohort scheme (mutual learning) after training, on the test split.

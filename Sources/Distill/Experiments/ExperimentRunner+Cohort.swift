@@ -112,8 +112,9 @@ extension ExperimentRunner {
             }
             let ensemble = EnsembleTarget.meanProbabilities(logits)
             var r = SeedResult(seed: seed, teacher: nil, studentAlone: alone, studentDistilled: distilled, biasAdjust: nil,
-                               distilledCurve: history.map(\.testAccuracy), aloneCurve: aloneHistory.map(\.testAccuracy))
+                               distilledCurve: history.map(\.curveAccuracy), aloneCurve: aloneHistory.map(\.curveAccuracy))
             r.termCurves = ExperimentRunner.termCurves(history)
+            r.curveSplit = history.contains { $0.valAccuracy != nil } ? "validation" : nil
             r.cohort = CohortResult(members: members, ensembleErrors: errors(ensemble, splits.test.labels), reference: scheme.members[0].name)
             results.append(r)
         }

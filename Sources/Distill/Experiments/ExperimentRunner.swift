@@ -328,9 +328,10 @@ public final class ExperimentRunner {
                 bias = try adjustBias(student, spec: b, validation: v, test: splits.test)
             }
             results.append(SeedResult(seed: seed, teacher: teacherRole, studentAlone: alone, studentDistilled: distilled, biasAdjust: bias,
-                                      distilledCurve: history.map(\.testAccuracy), aloneCurve: aloneHistory.map(\.testAccuracy),
+                                      distilledCurve: history.map(\.curveAccuracy), aloneCurve: aloneHistory.map(\.curveAccuracy),
                                       initialFidelity: initial, fidelityCurve: config.trackFidelity ? history.compactMap(\.fidelity) : nil,
-                                      landscape: landscape, termCurves: ExperimentRunner.termCurves(history), cohort: chain))
+                                      landscape: landscape, termCurves: ExperimentRunner.termCurves(history), cohort: chain,
+                                      curveSplit: history.contains { $0.valAccuracy != nil } ? "validation" : nil))
         }
         var result = ExperimentResult(name: config.name, seeds: results, summary: ExperimentResult.summarize(results),
                                       seconds: ProgressBar.now() - start)

@@ -21,6 +21,9 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     public var scheme: [String: Double]? = nil
     /// On the validation split (runs with `val_split`).
     public var valAccuracy: Double? = nil
+    /// What a learning curve plots: the validation accuracy when the run holds a split out
+    /// (its test accuracy is measured once, at the end), else the test accuracy.
+    public var curveAccuracy: Double { valAccuracy ?? testAccuracy }
     public var valNLL: Double? = nil
     /// Top-5 accuracies, with more than five classes.
     public var valTop5: Double? = nil
