@@ -168,9 +168,9 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(range.contains(0.8812) && range.contains(0.9405) && range.lowerBound >= 0 && range.upperBound <= 1)
         let svg = SVGPlot.barChart(title: "acc", yLabel: "fraction (axis zoomed)", categories: ["alone", "distilled"],
                                    series: [(name: "accuracy", values: values, errors: nil), (name: "agreement", values: agreement, errors: nil)],
-                                   yRange: range, valueLabels: { String(format: "%.4f", $0) }, references: [(name: "teacher 0.9120", value: 0.9120)])
+                                   yRange: range, valueLabels: { String(format: "%.4f", $0) }, references: [(name: "teacher accuracy 0.9120", value: 0.9120)])
         check(svg)
-        for v in ["0.8812", "0.8912", "0.9301", "0.9405", "teacher 0.9120"] { XCTAssertTrue(svg.contains(">\(v)</text>"), v) }
+        for v in ["0.8812", "0.8912", "0.9301", "0.9405", "teacher accuracy 0.9120"] { XCTAssertTrue(svg.contains(">\(v)</text>"), v) }
         XCTAssertTrue(svg.contains("stroke-dasharray"))
         // the two accuracy bars differ in height by at least a tenth of the plot, not by 1 %
         let heights = svg.components(separatedBy: "<rect ").dropFirst().compactMap { r -> Double? in

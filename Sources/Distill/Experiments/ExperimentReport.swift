@@ -105,7 +105,7 @@ public enum ExperimentReport {
         }
         let acc = stat { $0.studentDistilled.test.student.accuracy }, agr = stat { $0.studentDistilled.test.agreement }
         let teacher = sweep.variants.compactMap(\.result).flatMap(\.seeds).compactMap { $0.teacher?.test.student.accuracy }.filter(\.isFinite)
-        let refs = teacher.isEmpty ? [] : [(name: String(format: "teacher %.4f", Statistics.mean(teacher)), value: Statistics.mean(teacher))]
+        let refs = teacher.isEmpty ? [] : [(name: String(format: "teacher accuracy %.4f", Statistics.mean(teacher)), value: Statistics.mean(teacher))]
         let svg = SVGPlot.barChart(title: "\(sweep.name): distilled students", yLabel: "fraction (axis zoomed)", categories: names,
                                    series: [("test accuracy", acc.values, acc.errors), ("agreement (test)", agr.values, agr.errors)],
                                    yRange: SVGPlot.zoomedRange(acc.values + agr.values, references: refs.map(\.value)),
@@ -285,7 +285,7 @@ public enum ExperimentReport {
         }
         let acc = bars { $0.test.student.accuracy }, agr = bars { $0.test.agreement }
         let teacher = r.seeds.compactMap { $0.teacher?.test.student.accuracy }.filter(\.isFinite)
-        let refs = teacher.isEmpty ? [] : [(name: String(format: "teacher %.4f", Statistics.mean(teacher)), value: Statistics.mean(teacher))]
+        let refs = teacher.isEmpty ? [] : [(name: String(format: "teacher accuracy %.4f", Statistics.mean(teacher)), value: Statistics.mean(teacher))]
         var spread: [Double] = []
         for (v, e) in [acc, agr] {
             for (i, x) in v.enumerated() {

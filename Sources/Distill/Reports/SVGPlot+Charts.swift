@@ -223,7 +223,8 @@ extension SVGPlot {
         for ref in references where ref.value.isFinite && ref.value >= yTicks.lo && ref.value <= yTicks.hi {
             let y = sy(ref.value)
             c.line(r.x0, y, r.x1, y, stroke: "#444444", width: 1.2, extra: " stroke-dasharray=\"5,4\"")
-            c.text(ref.name, r.x1 - 4, y - 4, size: tickFont * 0.85, anchor: .end, fill: "#444444")
+            c.text(ref.name, r.x1 - 4, y - 4, size: tickFont * 0.85, anchor: .end, fill: "#444444",
+                   extra: " stroke=\"#ffffff\" stroke-width=\"3\" paint-order=\"stroke\"")   // a halo: legible over bars
         }
         if !hasData { drawNoData(&c, r) }
         drawYAxis(&c, r, yTicks, sy, label: yLabel)
