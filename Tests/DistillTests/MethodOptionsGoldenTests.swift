@@ -78,6 +78,21 @@ final class MethodOptionsGoldenTests: XCTestCase {
         }
     }
 
+    // MARK: Correlation congruence without embedding heads
+
+    func testCorrelationCongruenceWithoutEmbeddings() throws {
+        let g = try assertFeatureGolden(fx, "cc_none_gaussian", "cc", ["student": "a", "teacher": "b", "embed": "none"])
+        XCTAssertNil(g.adapters)
+        try assertFeatureGolden(fx, "cc_none_repdistiller", "cc", ["student": "a", "teacher": "b", "embed": "none", "kernel": "repdistiller"])
+        XCTAssertThrowsError(try preparedMethod("cc", ["student": "a", "teacher": "b", "embed": "none", "kernel": "repdistiller"],
+                                                student: [[4, 5]], teacher: [[4, 6]])) { XCTAssertTrue("\($0)".contains("needs features of equal size"), "\($0)") }
+        XCTAssertThrowsError(try MethodRegistry.make("cc", options: ["student": "a", "teacher": "b", "embed": "none", "feat_dim": "64"])) {
+            XCTAssertTrue("\($0)".contains("'feat_dim' is not an option"), "\($0)")
+        }
+        let loss = try preparedMethod("cc", ["student": "a", "teacher": "b", "embed": "none"], student: [[4, 6]], teacher: [[4, 3]])
+        checkLossGradients(loss, student: [seeded([4, 6], seed: 31)], teacher: [seeded([4, 3], seed: 32)], scale: 100, "cc embed=none")
+    }
+
     // MARK: Logit options and DIST
 
     /// Value and gradient against `response.KEY`, then central differences of the same loss.

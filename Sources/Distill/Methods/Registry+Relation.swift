@@ -22,7 +22,8 @@ extension MethodRegistry {
                         paper: "Peng, Jin, Liu, Li, Wu, Liu, Zhou & Zhang, \"Correlation Congruence for Knowledge Distillation\", ICCV 2019",
                         options: relationTaps + [
                             MethodOption("kernel", "gaussian", "gaussian (the paper's Taylor-expanded RBF) or repdistiller"),
-                            MethodOption("feat_dim", "128", "embedding dimension, ≥ 1"),
+                            MethodOption("embed", "linear", "linear (RepDistiller's LinearEmbed heads on both sides) or none (the flattened features as they are)"),
+                            MethodOption("feat_dim", "128", "embedding dimension, ≥ 1", onlyWith: "embed=linear"),
                             MethodOption("gamma", "0.4", "RBF γ"), MethodOption("order", "2", "Taylor order P, ≥ 0"),
                             MethodOption("seed", "0", "seed of the embeddings' initialisation")]) { o in
                 let (s, t) = try RelationSupport.singleTaps(o)
@@ -30,11 +31,12 @@ extension MethodRegistry {
                 guard let kernel = CorrelationCongruenceLoss.Kernel(rawValue: k) else {
                     throw DistillationError.badOption(method: o.method, option: "kernel", detail: "expects one of \(CorrelationCongruenceLoss.Kernel.allCases.map(\.rawValue).joined(separator: ", ")), got '\(k)'")
                 }
-                let dim = try o.int("feat_dim", default: 128), order = try o.int("order", default: 2)
+                let embeds = try o.choice("embed", ["linear", "none"], default: "linear") == "linear"
+                let dim = embeds ? try o.int("feat_dim", default: 128) : 128, order = try o.int("order", default: 2)
                 guard dim >= 1 else { throw DistillationError.badOption(method: o.method, option: "feat_dim", detail: "must be ≥ 1, got \(dim)") }
                 guard order >= 0 else { throw DistillationError.badOption(method: o.method, option: "order", detail: "must be ≥ 0, got \(order)") }
                 return CorrelationCongruenceLoss(studentTap: s, teacherTap: t, kernel: kernel, featureDim: dim,
-                                                 gamma: try o.float("gamma", default: 0.4), order: order, seed: UInt64(max(try o.int("seed", default: 0), 0)))
+                                                 gamma: try o.float("gamma", default: 0.4), order: order, embeds: embeds, seed: UInt64(max(try o.int("seed", default: 0), 0)))
             },
             MethodEntry(name: "crd", summary: "contrastive representation distillation with memory banks",
                         paper: "Tian, Krishnan & Isola, \"Contrastive Representation Distillation\", ICLR 2020",

@@ -238,6 +238,35 @@ responses = {
     "dist_b1_g1_T1_std": response(dist(1.0, 1.0, 1.0, True)),
 }
 
+
+
+# Correlation congruence without embedding heads (embed=none) on the flattened features.
+def cc_gaussian(f, gamma=0.4, order=2):
+    e = normalize(f.flatten(1), 1)
+    g = e @ e.t()
+    c = torch.exp(torch.tensor(-2 * gamma))
+    k = torch.full_like(g, float(c))
+    coef = float(c)
+    for p in range(1, order + 1):
+        coef = coef * 2 * gamma / p
+        k = k + coef * g.pow(p)
+    return k
+
+
+def cc_gaussian_loss(s, tt):
+    d = cc_gaussian(tt[0]) - cc_gaussian(s[0])
+    return d.pow(2).sum() / s[0].shape[0] ** 2
+
+
+def cc_repdistiller_loss(s, tt):
+    # RepDistiller's distiller_zoo.Correlation
+    delta = torch.abs(s[0].flatten(1) - tt[0].flatten(1))
+    return torch.mean((delta[:-1] * delta[1:]).sum(1))
+
+
+cases["cc_none_gaussian"] = case([(4, 6)], [(4, 2, 2)], None, cc_gaussian_loss)
+cases["cc_none_repdistiller"] = case([(4, 5)], [(4, 5)], None, cc_repdistiller_loss)
+
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "methods_fixtures.json")
 with open(path, "w") as fh:
     json.dump({"generator": "make_methods_fixtures.py, torch " + torch.__version__, "cases": cases,
