@@ -24,4 +24,14 @@ final class MethodsCLITests: XCTestCase {
         XCTAssertEqual(bad.status, 1)
         XCTAssertTrue(bad.stderr.contains("unknown distillation method 'fitnets'") && bad.stderr.contains("fitnet"), bad.stderr)
     }
+
+    func testDistillReachesTheNewMethodsAndOptions() throws {
+        // the objective is checked before any file is read: a bad option of a new method is named
+        let r = try CLI.run(["distill", "--method", "dist:beta=-1", "--teacher-logits", "/nonexistent.npy"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("method 'dist': option 'beta' must be ≥ 0"), r.stderr)
+        let h = try CLI.run(["distill", "--method", "hinton:standardize=sometimes", "--teacher-logits", "/nonexistent.npy"])
+        XCTAssertEqual(h.status, 1)
+        XCTAssertTrue(h.stderr.contains("option 'standardize' expects true or false"), h.stderr)
+    }
 }
