@@ -21,52 +21,10 @@ import os
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fixture_common import Paraphraser, Translator, case, dkd_loss, logit_case, match, normalize, perturb, state_of, t
 
 torch.manual_seed(2026)
 torch.set_num_threads(1)
-
-
-def t(x):
-    x = torch.as_tensor(x).detach().to(torch.float32).contiguous()
-    return {"shape": list(x.shape), "data": [float(v) for v in x.reshape(-1).tolist()]}
-
-
-def state_of(m):
-    return {k: t(v) for k, v in m.state_dict().items() if not k.endswith("num_batches_tracked")}
-
-
-def match(a, b):
-    h, w = min(a.shape[2], b.shape[2]), min(a.shape[3], b.shape[3])
-    if a.shape[2:] != (h, w):
-        a = F.adaptive_avg_pool2d(a, (h, w))
-    if b.shape[2:] != (h, w):
-        b = F.adaptive_avg_pool2d(b, (h, w))
-    return a, b
-
-
-def perturb(m):
-    for mod in m.modules():
-        if isinstance(mod, nn.BatchNorm2d):
-            with torch.no_grad():
-                mod.weight.uniform_(0.5, 1.5)
-                mod.bias.uniform_(-0.5, 0.5)
-
-
-def case(student_shapes, teacher_shapes, adapters, loss_fn):
-    s = [torch.randn(*sh).requires_grad_(True) for sh in student_shapes]
-    tt = [torch.randn(*sh) for sh in teacher_shapes]
-    state = state_of(adapters) if adapters is not None else {}
-    loss = loss_fn(s, tt)
-    loss.backward()
-    return {
-        "student": [t(x) for x in s], "teacher": [t(x) for x in tt], "state": state, "loss": float(loss.item()),
-        "grad_student": [t(x.grad) for x in s],
-        "grad_state": {k: t(p.grad) for k, p in adapters.named_parameters()} if adapters is not None else {},
-    }
-
-
-def normalize(x, dim):
-    return x / x.norm(dim=dim, keepdim=True).clamp_min(1e-12)
 
 
 cases = {}
@@ -123,27 +81,6 @@ cases["at_paper"] = case([(2, 3, 4, 4), (2, 2, 4, 4)], [(2, 5, 4, 4), (2, 3, 2, 
 
 
 # Factor transfer with RepDistiller's FactorTransfer.factor: normalize(F^2 channel mean), L1 mean.
-def lrelu():
-    return nn.LeakyReLU(0.1)
-
-
-class Paraphraser(nn.Module):
-    def __init__(self, c, f):
-        super().__init__()
-        self.encoder = nn.Sequential(nn.Conv2d(c, c, 3, 1, 1), lrelu(), nn.Conv2d(c, f, 3, 1, 1), lrelu(),
-                                     nn.Conv2d(f, f, 3, 1, 1), lrelu())
-        self.decoder = nn.Sequential(nn.Conv2d(f, f, 3, 1, 1), lrelu(), nn.Conv2d(f, c, 3, 1, 1), lrelu(),
-                                     nn.Conv2d(c, c, 3, 1, 1), lrelu())
-
-
-class Translator(nn.Module):
-    def __init__(self, c, f):
-        super().__init__()
-        self.encoder = nn.Sequential(nn.Conv2d(c, c, 3, 1, 1), nn.BatchNorm2d(c), lrelu(),
-                                     nn.Conv2d(c, f, 3, 1, 1), nn.BatchNorm2d(f), lrelu(),
-                                     nn.Conv2d(f, f, 3, 1, 1), nn.BatchNorm2d(f), lrelu())
-
-
 para, trans = Paraphraser(4, 2), Translator(3, 2)
 perturb(trans)
 
@@ -189,14 +126,7 @@ def dkd(alpha, beta, T, stand):
     def f(s, tt):
         if stand:
             s, tt = standardize(s), standardize(tt)
-        gt = torch.zeros_like(s).scatter_(1, labels.unsqueeze(1), 1.0)
-        other = 1.0 - gt
-        ps, pt = F.softmax(s / T, 1), F.softmax(tt / T, 1)
-        bs = torch.cat([(ps * gt).sum(1, keepdim=True), (ps * other).sum(1, keepdim=True)], 1)
-        bt = torch.cat([(pt * gt).sum(1, keepdim=True), (pt * other).sum(1, keepdim=True)], 1)
-        tckd = F.kl_div(torch.log(bs), bt, reduction="sum") * T ** 2 / s.shape[0]
-        nckd = F.kl_div(F.log_softmax(s / T - 1000.0 * gt, 1), F.softmax(tt / T - 1000.0 * gt, 1), reduction="sum") * T ** 2 / s.shape[0]
-        return alpha * tckd + beta * nckd
+        return dkd_loss(s, tt, labels, alpha, beta, T)
     return f
 
 
@@ -221,10 +151,7 @@ def dist(beta, gamma, tau, stand=False):
 
 
 def response(f):
-    s = student.clone().requires_grad_(True)
-    v = f(s, teacher)
-    v.backward()
-    return {"value": float(v), "grad": t(s.grad)}
+    return logit_case(f, student, teacher)
 
 
 responses = {
