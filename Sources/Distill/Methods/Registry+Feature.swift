@@ -54,7 +54,7 @@ extension MethodRegistry {
                         options: taps("layer3") + [
                             MethodOption("rate", "0.5", "factor channels ⌊rate·C_t⌋, > 0"),
                             MethodOption("p", "1", "distance exponent, 1 (L1, the paper) or 2"),
-                            MethodOption("factor", "paper", "paper (per-sample normalised flattened factor) or repdistiller (normalised channel mean of F^p, RepDistiller's FactorTransfer)"),
+                            MethodOption("factor", "paper", "paper (per-sample normalised flattened factor) or repdistiller (normalised channel mean of F², RepDistiller's FactorTransfer)"),
                             seedOption, epochsOption("init_epochs", "epochs of the paraphraser stage")]) { o in
                 let t = try FeatureSupport.taps(o, student: ["layer3"], teacher: ["layer3"], exactly: 1)
                 let rate = try o.float("rate", default: 0.5)
