@@ -11,31 +11,11 @@ final class FeatureGoldenTests: XCTestCase {
     @discardableResult
     func golden(_ key: String, _ method: String, _ options: [String: String], rtol: Float = 1e-4, atol: Float = 1e-6,
                 file: StaticString = #filePath, line: UInt = #line) throws -> DistillationLoss {
-        let c = try JSONFixture.feature.scoped("cases.\(key)")
-        let student = try c.tensors("student"), teacher = try c.tensors("teacher")
-        let loss = try preparedMethod(method, options, student: student.map(\.shape), teacher: teacher.map(\.shape))
-        let state = try c.tensorDict("state")
-        if let a = loss.adapters { try a.loadStateDict(state) } else { XCTAssertTrue(state.isEmpty, "\(key): fixture has adapter state but the method has none") }
-        let leaves = student.map { $0.requiringGradient() }
-        let l = loss.loss(featureBatch(leaves, teacher))
-        l.backward()
-        let expected = try c.number("loss")
-        XCTAssertEqual(l.item, expected, accuracy: abs(expected) * rtol + atol, "\(key): loss", file: file, line: line)
-        for (i, g) in try c.tensors("grad_student").enumerated() {
-            assertClose(leaves[i].gradient, g, rtol: 1e-3, atol: 1e-6, "\(key): d loss / d student[\(i)]", file: file, line: line)
-        }
-        let grads = try c.tensorDict("grad_state")
-        let params = loss.adapters?.namedParameters() ?? []
-        XCTAssertEqual(Set(params.map(\.path)), Set(grads.keys), "\(key): adapter parameter names", file: file, line: line)
-        for (path, p) in params {
-            guard let g = grads[path] else { continue }
-            assertClose(p.gradient, g, rtol: 1e-3, atol: 1e-6, "\(key): d loss / d \(path)", file: file, line: line)
-        }
-        return loss
+        try assertFeatureGolden(JSONFixture.feature, key, method, options, rtol: rtol, atol: atol, file: file, line: line)
     }
 
     func testFitNetMapWithPooledStudent() throws {
-        try golden("fitnet_map", "fitnet", ["student": "a", "teacher": "b"])
+        try golden("fitnet_map", "fitnet", ["student": "a", "teacher": "b", "regressor": "conv1x1"])
     }
 
     func testFitNetVectors() throws {

@@ -17,8 +17,8 @@ final class FeatureGradientTests: XCTestCase {
     }
 
     func testFitNet() throws {
-        let (l, s, t) = try method("fitnet", ["student": "a", "teacher": "b"], [[2, 2, 4, 4]], [[2, 3, 2, 2]])
-        checkLossGradients(l, student: s, teacher: t, scale: 10, "fitnet map")
+        let (l, s, t) = try method("fitnet", ["student": "a", "teacher": "b", "regressor": "conv1x1"], [[2, 2, 4, 4]], [[2, 3, 2, 2]])
+        checkLossGradients(l, student: s, teacher: t, scale: 10, "fitnet map, conv1x1")
         let (v, sv, tv) = try method("fitnet", ["student": "a", "teacher": "b"], [[3, 4]], [[3, 2]])
         checkLossGradients(v, student: sv, teacher: tv, scale: 10, "fitnet vector")
     }

@@ -167,7 +167,7 @@ final class ResponseLossTests: XCTestCase {
         }
         XCTAssertThrowsError(try MethodRegistry.make("hinton", options: ["temprature": "4"])) { e in
             XCTAssertEqual(e as? DistillationError, .badOption(method: "hinton", option: "temprature",
-                                                                detail: "is not an option of this method; options: alpha, temperature"))
+                                                                detail: "is not an option of this method; options: temperature, alpha, t2, standardize"))
         }
         XCTAssertThrowsError(try MethodRegistry.make("logits", options: ["alpha": "1"])) { XCTAssertTrue("\($0)".contains("'alpha'"), "\($0)") }
         XCTAssertThrowsError(try MethodRegistry.make("noisy", options: ["temperature": "2"])) { XCTAssertTrue("\($0)".contains("'temperature' is not an option"), "\($0)") }

@@ -42,6 +42,8 @@ struct JSONFixture {
     static let feature = bundled("feature_fixtures")
     /// Fixtures/make_relation_fixtures.py: relation losses (sp, rkd, cc, crd, mi).
     static let relation = bundled("relation_fixtures")
+    /// Fixtures/make_methods_fixtures.py: adapter and form options, DIST, logit standardisation.
+    static let methods = bundled("methods_fixtures")
 
     /// Loads `Fixtures/NAME.json` from `Bundle.module`; the top level must be an object.
     init(named name: String) throws {
@@ -168,6 +170,35 @@ func featureBatch(_ student: [Tensor], _ teacher: [Tensor], indices: [Int] = [])
 func preparedMethod(_ name: String, _ options: [String: String], student: [[Int]], teacher: [[Int]]) throws -> DistillationLoss {
     let loss = try MethodRegistry.make(name, options: options)
     try loss.prepare(studentShapes: student, teacherShapes: teacher)
+    return loss
+}
+
+/// Runs registry `method` on feature case `cases.KEY` of `fixture` (student, teacher, state, loss,
+/// grad_student, grad_state) with the fixture's adapter weights, and compares the loss and every
+/// gradient with PyTorch's.
+@discardableResult
+func assertFeatureGolden(_ fixture: JSONFixture, _ key: String, _ method: String, _ options: [String: String], rtol: Float = 1e-4,
+                         atol: Float = 1e-6, file: StaticString = #filePath, line: UInt = #line) throws -> DistillationLoss {
+    let c = try fixture.scoped("cases.\(key)")
+    let student = try c.tensors("student"), teacher = try c.tensors("teacher")
+    let loss = try preparedMethod(method, options, student: student.map(\.shape), teacher: teacher.map(\.shape))
+    let state = try c.tensorDict("state")
+    if let a = loss.adapters { try a.loadStateDict(state) } else { XCTAssertTrue(state.isEmpty, "\(key): fixture has adapter state but the method has none") }
+    let leaves = student.map { $0.requiringGradient() }
+    let l = loss.loss(featureBatch(leaves, teacher))
+    l.backward()
+    let expected = try c.number("loss")
+    XCTAssertEqual(l.item, expected, accuracy: abs(expected) * rtol + atol, "\(key): loss", file: file, line: line)
+    for (i, g) in try c.tensors("grad_student").enumerated() {
+        assertClose(leaves[i].gradient, g, rtol: 1e-3, atol: 1e-6, "\(key): d loss / d student[\(i)]", file: file, line: line)
+    }
+    let grads = try c.tensorDict("grad_state")
+    let params = loss.adapters?.namedParameters() ?? []
+    XCTAssertEqual(Set(params.map(\.path)), Set(grads.keys), "\(key): adapter parameter names", file: file, line: line)
+    for (path, p) in params {
+        guard let g = grads[path] else { continue }
+        assertClose(p.gradient, g, rtol: 1e-3, atol: 1e-6, "\(key): d loss / d \(path)", file: file, line: line)
+    }
     return loss
 }
 

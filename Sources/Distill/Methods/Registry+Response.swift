@@ -5,20 +5,33 @@ extension MethodRegistry {
     /// Response-based methods: losses on the logits of teacher and student.
     public static var response: [MethodEntry] {
         [
-            MethodEntry(name: "hinton", summary: "α·T²·KL(teacher ‖ student at T) + (1−α)·CE; Hinton, Vinyals & Dean 2015") { o in
+            MethodEntry(name: "hinton", summary: "α·T²·KL(teacher ‖ student at T) + (1−α)·CE", paper: hintonPaper,
+                        options: [temperatureOption(), MethodOption("alpha", "0.9", "weight of the soft term, in [0, 1]"), t2Option, standardizeOption],
+                        notes: softTermNotes) { o in
                 let t = try ResponseOptions.temperature(o), a = try ResponseOptions.unit(o, "alpha", default: 0.9)
-                return HintonLoss(temperature: t, alpha: a)
+                return HintonLoss(temperature: t, alpha: a, t2: try o.bool("t2", default: true), standardize: try o.bool("standardize", default: false))
             },
-            MethodEntry(name: "kd", summary: "the soft term of hinton alone: T²·KL(teacher ‖ student at T); Hinton et al. 2015") { o in
-                HintonLoss(temperature: try ResponseOptions.temperature(o), alpha: 1, name: "kd")
+            MethodEntry(name: "kd", summary: "the soft term of hinton alone: T²·KL(teacher ‖ student at T)", paper: hintonPaper,
+                        options: [temperatureOption(), t2Option, standardizeOption], notes: softTermNotes) { o in
+                HintonLoss(temperature: try ResponseOptions.temperature(o), alpha: 1, name: "kd", t2: try o.bool("t2", default: true),
+                           standardize: try o.bool("standardize", default: false))
             },
-            MethodEntry(name: "ce", summary: "cross-entropy with the labels, optional label smoothing; Szegedy et al. 2016") { o in
+            MethodEntry(name: "ce", summary: "cross-entropy with the labels, optional label smoothing",
+                        paper: "label smoothing: Szegedy, Vanhoucke, Ioffe, Shlens & Wojna, \"Rethinking the Inception Architecture for Computer Vision\", CVPR 2016",
+                        options: [MethodOption("label_smoothing", "0", "label-smoothing ε, in [0, 1]")]) { o in
                 CrossEntropyTerm(labelSmoothing: try ResponseOptions.unit(o, "label_smoothing", default: 0))
             },
-            MethodEntry(name: "logits", summary: "mean squared error between logits; Ba & Caruana 2014") { _ in
+            MethodEntry(name: "logits", summary: "mean squared error between logits",
+                        paper: "Ba & Caruana, \"Do Deep Nets Really Need to be Deep?\", NeurIPS 2014", options: []) { _ in
                 LogitRegressionLoss()
             },
-            MethodEntry(name: "noisy", summary: "L2 (or KD) to teacher logits with multiplicative Gaussian noise; Sau & Balasubramanian 2016") { o in
+            MethodEntry(name: "noisy", summary: "L2 (or KD) to teacher logits with multiplicative Gaussian noise",
+                        paper: "Sau & Balasubramanian, \"Deep Model Compression: Distilling Knowledge from Noisy Teachers\", arXiv:1610.09650, 2016",
+                        options: [MethodOption("alpha", "0.5", "fraction of each batch's rows whose teacher logits are perturbed, in [0, 1]"),
+                                  MethodOption("sigma", "0.1", "standard deviation of the multiplicative noise, ≥ 0"),
+                                  MethodOption("seed", "0", "seed of the noise, ≥ 0"),
+                                  MethodOption("loss", "l2", "l2 (logit regression, the paper) or kd (soft KL)"),
+                                  temperatureOption(onlyWith: "loss=kd")]) { o in
                 let a = try ResponseOptions.unit(o, "alpha", default: 0.5)
                 let s = try ResponseOptions.nonNegative(o, "sigma", default: 0.1)
                 let seed = try o.int("seed", default: 0)
@@ -31,21 +44,55 @@ extension MethodRegistry {
                 let t = kind == .kd ? try ResponseOptions.temperature(o) : 4
                 return NoisyTeacherLoss(alpha: a, sigma: s, kind: kind, temperature: t, seed: UInt64(seed))
             },
-            MethodEntry(name: "dkd", summary: "decoupled KD: α·TCKD + β·NCKD at temperature T, optional warm-up over epochs; Zhao et al. 2022") { o in
+            MethodEntry(name: "dkd", summary: "decoupled KD: α·TCKD + β·NCKD at temperature T, optional warm-up over epochs",
+                        paper: "Zhao, Cui, Song, Qiu & Liang, \"Decoupled Knowledge Distillation\", CVPR 2022",
+                        options: [MethodOption("alpha", "1", "weight of the target-class term TCKD, ≥ 0"),
+                                  MethodOption("beta", "8", "weight of the non-target-class term NCKD, ≥ 0 (8: CIFAR-100)"),
+                                  temperatureOption(),
+                                  MethodOption("warmup", "0", "epochs of linear warm-up of the whole term (mdistiller: 20), 0 = none"),
+                                  standardizeOption]) { o in
                 let a = try ResponseOptions.nonNegative(o, "alpha", default: 1)
                 let b = try ResponseOptions.nonNegative(o, "beta", default: 8)
                 let w = try o.int("warmup", default: 0)
                 guard w >= 0 else { throw DistillationError.badOption(method: o.method, option: "warmup", detail: "must be ≥ 0 epochs, got \(w)") }
-                return DecoupledKDLoss(alpha: a, beta: b, temperature: try ResponseOptions.temperature(o), warmup: w)
+                return DecoupledKDLoss(alpha: a, beta: b, temperature: try ResponseOptions.temperature(o), warmup: w,
+                                       standardize: try o.bool("standardize", default: false))
             },
-            MethodEntry(name: "noisy-label-kd", summary: "CE to λ·y + (1−λ)·softmax(teacher/T), a teacher trained on clean labels; Li et al. 2017") { o in
+            MethodEntry(name: "dist", summary: "DIST: β·(1 − inter-class Pearson) + γ·(1 − intra-class Pearson) of softmax(z/τ), each × τ²",
+                        paper: "Huang, You, Wang, Qian & Xu, \"Knowledge Distillation from A Stronger Teacher\", NeurIPS 2022",
+                        options: [MethodOption("beta", "1", "weight of the inter-class (per-example) relation, ≥ 0"),
+                                  MethodOption("gamma", "1", "weight of the intra-class (per-class, across the batch) relation, ≥ 0"),
+                                  temperatureOption(default: "1"), standardizeOption],
+                        notes: "Defaults are the authors' DIST module's (ImageNet); their CIFAR-100 runs use a higher τ and β = γ = 2. Combine with `ce`.") { o in
+                DISTLoss(beta: try ResponseOptions.nonNegative(o, "beta", default: 1), gamma: try ResponseOptions.nonNegative(o, "gamma", default: 1),
+                         temperature: try ResponseOptions.temperature(o, default: 1), standardize: try o.bool("standardize", default: false))
+            },
+            MethodEntry(name: "noisy-label-kd", summary: "CE to λ·y + (1−λ)·softmax(teacher/T), a teacher trained on clean labels",
+                        paper: "Li, Yang, Song, Cao, Luo & Li, \"Learning from Noisy Labels with Distillation\", ICCV 2017",
+                        options: [MethodOption("lambda", "0.5", "weight of the (noisy) label in the target, in [0, 1]"),
+                                  temperatureOption(default: "1")]) { o in
                 NoisyLabelDistillationLoss(lambda: try ResponseOptions.unit(o, "lambda", default: 0.5),
                                            temperature: try ResponseOptions.temperature(o, default: 1))
             },
-            MethodEntry(name: "pseudo", summary: "cross-entropy with the teacher's top-1 labels; Buciluă, Caruana & Niculescu-Mizil 2006") { _ in
+            MethodEntry(name: "pseudo", summary: "cross-entropy with the teacher's top-1 labels",
+                        paper: "Buciluă, Caruana & Niculescu-Mizil, \"Model Compression\", KDD 2006", options: []) { _ in
                 PseudoLabelLoss()
             },
         ]
+    }
+
+    static let hintonPaper = "Hinton, Vinyals & Dean, \"Distilling the Knowledge in a Neural Network\", NIPS 2014 Deep Learning Workshop (arXiv:1503.02531)"
+
+    static let t2Option = MethodOption("t2", "true", "multiply the soft term by T² (the paper); false: the bare KL, torchdistill's KDLoss with α = 0")
+
+    static let standardizeOption = MethodOption("standardize", "false", "z-score each row of both logits before the softmax (logit standardisation, Sun et al., CVPR 2024)")
+
+    static let softTermNotes = """
+        KL(teacher ‖ student) summed over classes, averaged over the batch. standardize=true:         z = (z − mean)/(std + 1e-7), std unbiased over the classes (the authors' normalize), then softmax(z/T);         their CIFAR-100 recipe uses T = 2 and soft weight 9.
+        """
+
+    static func temperatureOption(default d: String = "4", onlyWith: String? = nil) -> MethodOption {
+        MethodOption("temperature", d, "softmax temperature T, > 0", onlyWith: onlyWith)
     }
 }
 

@@ -18,60 +18,10 @@ import os
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fixture_common import Paraphraser, Translator, case, match, normalize, perturb, state_of, t
 
 torch.manual_seed(2024)
 torch.set_num_threads(1)
-
-
-def t(x):
-    x = x.detach().to(torch.float32).contiguous()
-    return {"shape": list(x.shape), "data": [float(v) for v in x.reshape(-1).tolist()]}
-
-
-def state_of(m):
-    return {k: t(v) for k, v in m.state_dict().items() if not k.endswith("num_batches_tracked")}
-
-
-def match(a, b):
-    """Adaptive-average-pool the larger of two NCHW maps to the smaller size."""
-    h, w = min(a.shape[2], b.shape[2]), min(a.shape[3], b.shape[3])
-    if a.shape[2:] != (h, w):
-        a = F.adaptive_avg_pool2d(a, (h, w))
-    if b.shape[2:] != (h, w):
-        b = F.adaptive_avg_pool2d(b, (h, w))
-    return a, b
-
-
-def perturb(m):
-    """Random affine parameters for batch norms (default 1/0 would hide mistakes)."""
-    for mod in m.modules():
-        if isinstance(mod, nn.BatchNorm2d):
-            with torch.no_grad():
-                mod.weight.uniform_(0.5, 1.5)
-                mod.bias.uniform_(-0.5, 0.5)
-
-
-def case(student_shapes, teacher_shapes, adapters, loss_fn, positive_teacher=False):
-    s = [torch.randn(*sh).requires_grad_(True) for sh in student_shapes]
-    tt = [torch.randn(*sh) for sh in teacher_shapes]
-    if positive_teacher:
-        tt = [x.abs() + 0.1 for x in tt]
-    state = state_of(adapters) if adapters is not None else {}
-    loss = loss_fn(s, tt)
-    loss.backward()
-    out = {
-        "student": [t(x) for x in s],
-        "teacher": [t(x) for x in tt],
-        "state": state,
-        "loss": float(loss.item()),
-        "grad_student": [t(x.grad) for x in s],
-        "grad_state": {k: t(p.grad) for k, p in adapters.named_parameters()} if adapters is not None else {},
-    }
-    return out
-
-
-def normalize(x, dim):
-    return x / x.norm(dim=dim, keepdim=True).clamp_min(1e-12)
 
 
 cases = {}
@@ -134,29 +84,8 @@ cases["fsp"] = case([(2, 3, 4, 4), (2, 4, 2, 2), (2, 2, 2, 2)], [(2, 3, 2, 2), (
                     lambda s, tt: sum((a - b).pow(2).mean() for a, b in zip(fsp(s), fsp(tt))))
 
 
-# Factor transfer: paraphraser (no BN) and translator (BN), 3x3 convs, LeakyReLU(0.1); factor =
+# Factor transfer: paraphraser and translator (fixture_common); factor =
 # per-sample L2-normalised flattened encoder output; L1 mean.
-def lrelu():
-    return nn.LeakyReLU(0.1)
-
-
-class Paraphraser(nn.Module):
-    def __init__(self, c, f):
-        super().__init__()
-        self.encoder = nn.Sequential(nn.Conv2d(c, c, 3, 1, 1), lrelu(), nn.Conv2d(c, f, 3, 1, 1), lrelu(),
-                                     nn.Conv2d(f, f, 3, 1, 1), lrelu())
-        self.decoder = nn.Sequential(nn.Conv2d(f, f, 3, 1, 1), lrelu(), nn.Conv2d(f, c, 3, 1, 1), lrelu(),
-                                     nn.Conv2d(c, c, 3, 1, 1), lrelu())
-
-
-class Translator(nn.Module):
-    def __init__(self, c, f):
-        super().__init__()
-        self.encoder = nn.Sequential(nn.Conv2d(c, c, 3, 1, 1), nn.BatchNorm2d(c), lrelu(),
-                                     nn.Conv2d(c, f, 3, 1, 1), nn.BatchNorm2d(f), lrelu(),
-                                     nn.Conv2d(f, f, 3, 1, 1), nn.BatchNorm2d(f), lrelu())
-
-
 para, trans = Paraphraser(4, 2), Translator(3, 2)
 perturb(trans)
 

@@ -16,14 +16,10 @@ import os
 import numpy as np
 import torch
 import torch.nn.functional as F
+from fixture_common import dkd_loss, logit_case, t
 
 torch.manual_seed(2024)
 torch.set_num_threads(1)
-
-
-def t(x):
-    x = torch.as_tensor(x).detach().to(torch.float32).contiguous()
-    return {"shape": list(x.shape), "data": [float(v) for v in x.reshape(-1).tolist()]}
 
 
 N, C = 6, 5
@@ -56,30 +52,15 @@ def hinton(T, a, y):
 
 
 def dkd(alpha, beta, T, y):
-    # Zhao et al. 2022, following mdistiller's dkd_loss (mask the target with -1000 for NCKD);
-    # unlabelled rows dropped first (our documented semantics).
+    # unlabelled rows dropped first (our documented semantics), then fixture_common.dkd_loss
     def f(s, tt):
         keep = y != -1
-        s, tt, yy = s[keep], tt[keep], y[keep]
-        gt = torch.zeros_like(s).scatter_(1, yy.unsqueeze(1), 1.0)
-        other = 1.0 - gt
-        ps = F.softmax(s / T, 1)
-        pt = F.softmax(tt / T, 1)
-        bs = torch.cat([(ps * gt).sum(1, keepdim=True), (ps * other).sum(1, keepdim=True)], 1)
-        bt = torch.cat([(pt * gt).sum(1, keepdim=True), (pt * other).sum(1, keepdim=True)], 1)
-        tckd = F.kl_div(torch.log(bs), bt, reduction="sum") * T ** 2 / s.shape[0]
-        pt2 = F.softmax(tt / T - 1000.0 * gt, 1)
-        lps2 = F.log_softmax(s / T - 1000.0 * gt, 1)
-        nckd = F.kl_div(lps2, pt2, reduction="sum") * T ** 2 / s.shape[0]
-        return alpha * tckd + beta * nckd
+        return dkd_loss(s[keep], tt[keep], y[keep], alpha, beta, T)
     return f
 
 
 def case(f):
-    s = student.clone().requires_grad_(True)
-    v = f(s, teacher)
-    v.backward()
-    return {"value": float(v), "grad": t(s.grad)}
+    return logit_case(f, student, teacher)
 
 
 # the ignore_index semantics we document for CE equal PyTorch's own

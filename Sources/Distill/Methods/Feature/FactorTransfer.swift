@@ -11,10 +11,11 @@ import DistillNN
 ///     Fₜ = P_enc(t),   Fₛ = T(s)                                   [N, ⌊k·Cₜ⌋, H, W]
 ///     L  = mean over N·D of | vec(Fₛ)/‖vec(Fₛ)‖₂ − vec(Fₜ)/‖vec(Fₜ)‖₂ |ᵖ,   p = 1
 ///
-/// the paper's factor (each sample's flattened factor, L2-normalised with `F.normalize`'s
-/// ε = 1e-12) and its L1 distance, averaged over elements as the authors' `nn.L1Loss`.
-/// (RepDistiller's `FactorTransfer` instead takes channel means of F² first, as attention
-/// transfer does; we follow the paper.) Networks, from RepDistiller's `Paraphraser` /
+/// the paper's factor (option `factor=paper`, the default: each sample's flattened factor,
+/// L2-normalised with `F.normalize`'s ε = 1e-12) and its L1 distance, averaged over elements as
+/// the authors' `nn.L1Loss`. With `factor=repdistiller` the factor is RepDistiller's
+/// `FactorTransfer.factor`, the channel mean of F² normalised per sample as attention transfer
+/// does, vec(mean_c F_c²)/‖·‖₂ [N, H·W] (its p1 = 2; the distance exponent p is its p2). Networks, from RepDistiller's `Paraphraser` /
 /// `Translator`, all 3×3 convolutions with stride 1, padding 1, bias, LeakyReLU(0.1):
 /// P_enc = conv(Cₜ→Cₜ), conv(Cₜ→F), conv(F→F); P_dec = conv(F→F), conv(F→Cₜ), conv(Cₜ→Cₜ), each
 /// followed by LeakyReLU, no batch norm (RepDistiller's default `use_bn=False`; its decoder's
@@ -26,14 +27,18 @@ import DistillNN
 /// `encoder.{0,2,4}.*`, `decoder.{0,2,4}.*`.
 ///
 /// Options: `student`, `teacher` (default `layer3`; exactly one tap each), `point`, `rate` (0.5),
-/// `p` (1 or 2), `seed`, `init_epochs` (30, RepDistiller's paraphraser epochs).
+/// `p` (1 or 2), `factor` (paper or repdistiller), `seed`, `init_epochs` (30, RepDistiller's paraphraser epochs).
 /// Refuses in `prepare`: features that are not [N, C, H, W], different batch sizes, ⌊k·Cₜ⌋ < 1.
 public final class FactorTransferLoss: MultiStageDistillationLoss {
+    /// How the factor is reduced before the distance: the paper's (default) or RepDistiller's.
+    public enum Factor: String, CaseIterable { case paper, repdistiller }
+
     public let name = "ft"
     public let studentTaps: [FeatureTap]
     public let teacherTaps: [FeatureTap]
     public let rate: Float
     public let p: Int
+    public let factor: Factor
     public let initEpochs: Int
     public let seed: UInt64
     /// Teacher-side paraphraser (children `encoder`, `decoder`); trained only in its stage.
@@ -73,8 +78,9 @@ public final class FactorTransferLoss: MultiStageDistillationLoss {
         override func forward(_ x: Tensor) -> Tensor { encoder(x) }
     }
 
-    public init(studentTaps: [FeatureTap], teacherTaps: [FeatureTap], rate: Float = 0.5, p: Int = 1, initEpochs: Int = 30, seed: UInt64 = 0) {
-        self.studentTaps = studentTaps; self.teacherTaps = teacherTaps; self.rate = rate; self.p = p
+    public init(studentTaps: [FeatureTap], teacherTaps: [FeatureTap], rate: Float = 0.5, p: Int = 1, factor: Factor = .paper,
+                initEpochs: Int = 30, seed: UInt64 = 0) {
+        self.studentTaps = studentTaps; self.teacherTaps = teacherTaps; self.rate = rate; self.p = p; self.factor = factor
         self.initEpochs = initEpochs; self.seed = seed
     }
 
@@ -89,8 +95,14 @@ public final class FactorTransferLoss: MultiStageDistillationLoss {
         translator = Translator(channels: ss[0][1], factor: f, using: &g)
     }
 
-    /// vec(F)/‖vec(F)‖₂ per sample: [N, D].
-    static func factor(_ f: Tensor) -> Tensor { FeatureSupport.l2Normalized(f.reshaped([f.shape[0], -1]), alongAxis: 1) }
+    /// vec(F)/‖vec(F)‖₂ per sample: [N, D] (the paper); with `.repdistiller` the normalised
+    /// channel mean of F², [N, H·W].
+    static func factor(_ f: Tensor, _ kind: Factor = .paper) -> Tensor {
+        switch kind {
+        case .paper: return FeatureSupport.l2Normalized(f.reshaped([f.shape[0], -1]), alongAxis: 1)
+        case .repdistiller: return AttentionTransferLoss.attentionMap(f, p: 2)
+        }
+    }
 
     public func loss(_ batch: DistillationBatch) -> Tensor {
         guard let paraphraser, let translator else { failCheck("ft: loss called before prepare") }
@@ -99,7 +111,7 @@ public final class FactorTransferLoss: MultiStageDistillationLoss {
         let ft = withoutGradients { paraphraser.encoder(batch.teacherFeatures[0].detached()) }
         let fs = translator(batch.studentFeatures[0])
         let (a, b) = FeatureSupport.matchSpatial(fs, ft)
-        let d = Self.factor(a) - Self.factor(b)
+        let d = Self.factor(a, factor) - Self.factor(b, factor)
         return p == 1 ? d.abs().mean() : (d * d).mean()
     }
 

@@ -23,8 +23,13 @@ import DistillNN
 /// - `repdistiller`: the form in RepDistiller's `distiller_zoo.Correlation`, with δ = |e_s − e_t|
 ///   (b × d), L = mean over i < b−1 of Σ_c δᵢc·δᵢ₊₁c (products of consecutive examples' gaps).
 ///
+/// With `embed = none` there are no heads: the flattened features are used as they are (no
+/// adapters), for features that already match; the `repdistiller` kernel then needs equal
+/// flattened sizes (refused in `prepare` otherwise), the `gaussian` kernel compares b × b
+/// matrices and takes any sizes.
+///
 /// Shapes: student [b, ...], teacher [b, ...]. Options: `student`, `teacher` (one tap each,
-/// required), `kernel` (gaussian), `feat_dim` (128), `gamma` (0.4), `order` (2), `seed` (0:
+/// required), `kernel` (gaussian), `embed` (linear or none), `feat_dim` (128), `gamma` (0.4), `order` (2), `seed` (0:
 /// the embeddings' initialisation, PyTorch's default Linear init).
 public final class CorrelationCongruenceLoss: DistillationLoss {
     public enum Kernel: String, CaseIterable { case gaussian, repdistiller }
@@ -33,14 +38,17 @@ public final class CorrelationCongruenceLoss: DistillationLoss {
     public let studentTap: FeatureTap, teacherTap: FeatureTap
     public let kernel: Kernel
     public let featureDim: Int, gamma: Float, order: Int
+    /// Whether the linear embedding heads are built (false: `embed = none`).
+    public let embeds: Bool
     public var studentTaps: [FeatureTap] { [studentTap] }
     public var teacherTaps: [FeatureTap] { [teacherTap] }
     public private(set) var adapters: Module?
     private var generator: SeededGenerator
+    private var prepared = false
 
     public init(studentTap: FeatureTap, teacherTap: FeatureTap, kernel: Kernel = .gaussian, featureDim: Int = 128,
-                gamma: Float = 0.4, order: Int = 2, seed: UInt64 = 0) {
-        self.studentTap = studentTap; self.teacherTap = teacherTap; self.kernel = kernel
+                gamma: Float = 0.4, order: Int = 2, embeds: Bool = true, seed: UInt64 = 0) {
+        self.studentTap = studentTap; self.teacherTap = teacherTap; self.kernel = kernel; self.embeds = embeds
         self.featureDim = featureDim; self.gamma = gamma; self.order = order
         generator = SeededGenerator(seed: seed)
     }
@@ -53,6 +61,14 @@ public final class CorrelationCongruenceLoss: DistillationLoss {
         try RelationSupport.checkCounts(name, studentTaps: studentTaps, teacherTaps: teacherTaps, studentShapes: studentShapes, teacherShapes: teacherShapes)
         let ss = studentShapes[0], ts = teacherShapes[0]
         try RelationSupport.checkBatch(name, studentTap, ss, teacherTap, ts)
+        prepared = true
+        guard embeds else {
+            if kernel == .repdistiller && Shape.count(Array(ss.dropFirst())) != Shape.count(Array(ts.dropFirst())) {
+                throw DistillationError.incompatibleShapes(method: name, studentTap: studentTap.description, studentShape: ss, teacherTap: teacherTap.description,
+                                                           teacherShape: ts, detail: "embed=none with kernel=repdistiller needs features of equal size; use embed=linear")
+            }
+            return
+        }
         adapters = RelationSupport.embeddingHeads(student: ss, teacher: ts, dim: featureDim, using: &generator)
     }
 
@@ -71,14 +87,15 @@ public final class CorrelationCongruenceLoss: DistillationLoss {
     }
 
     public func loss(_ batch: DistillationBatch) -> Tensor {
-        guard let es = studentEmbedding, let et = teacherEmbedding else { failCheck("cc: loss called before prepare(studentShapes:teacherShapes:)") }
+        guard prepared else { failCheck("cc: loss called before prepare(studentShapes:teacherShapes:)") }
         ensure(batch.studentFeatures.count == 1 && batch.teacherFeatures.count == 1,
                "cc: expects one student and one teacher feature, got \(batch.studentFeatures.count) and \(batch.teacherFeatures.count)")
         let s = batch.studentFeatures[0], t = batch.teacherFeatures[0].detached()
         ensure(s.rank >= 1 && t.rank >= 1 && s.shape[0] == t.shape[0],
                "cc: student \(studentTap) \(Shape.describe(s.shape)) and teacher \(teacherTap) \(Shape.describe(t.shape)) differ in batch size")
         let b = s.shape[0]
-        var fs = es(RelationSupport.flat(s)), ft = et(RelationSupport.flat(t))
+        var fs = RelationSupport.flat(s), ft = RelationSupport.flat(t)
+        if let es = studentEmbedding, let et = teacherEmbedding { fs = es(fs); ft = et(ft) }
         switch kernel {
         case .gaussian:
             fs = RelationSupport.l2Normalize(fs, axis: 1); ft = RelationSupport.l2Normalize(ft, axis: 1)

@@ -20,6 +20,9 @@ import DistillNN
 /// CIFAR-100), so the loss starts at 1/W of its weight. The same here, from the batch's 0-based
 /// `epoch` (e = epoch + 1); a batch without an epoch (outside a training loop) gets full weight.
 ///
+/// `standardize` (default false) z-scores both logits per row before dividing by T (logit
+/// standardisation, Sun et al., CVPR 2024, which evaluates it on DKD; `ResponseTerms.standardized`).
+///
 /// Labels are required: rows labelled −1 (unlabelled transfer data) are skipped, the batch
 /// mean is taken over the labelled rows, and a batch without labelled rows gives 0.
 /// Shapes: student and teacher logits [N, C], labels [N].
@@ -28,12 +31,15 @@ public final class DecoupledKDLoss: DistillationLoss {
     public let alpha: Float, beta: Float, temperature: Float
     /// Epochs of linear warm-up (0: none).
     public let warmup: Int
+    /// Whether both logits are z-scored per row first (Sun et al. 2024).
+    public let standardize: Bool
 
-    public init(alpha: Float = 1, beta: Float = 8, temperature: Float = 4, warmup: Int = 0) {
+    public init(alpha: Float = 1, beta: Float = 8, temperature: Float = 4, warmup: Int = 0, standardize: Bool = false) {
         ensure(temperature > 0 && temperature.isFinite, "dkd: temperature \(temperature) must be positive")
         ensure(alpha >= 0 && beta >= 0, "dkd: weights alpha \(alpha) and beta \(beta) must be ≥ 0")
         ensure(warmup >= 0, "dkd: warmup \(warmup) must be ≥ 0 epochs")
         self.alpha = alpha; self.beta = beta; self.temperature = temperature; self.warmup = warmup
+        self.standardize = standardize
     }
 
     /// The warm-up factor min((epoch + 1) / W, 1) for a 0-based epoch; 1 without warm-up or epoch.
@@ -57,9 +63,9 @@ public final class DecoupledKDLoss: DistillationLoss {
         let T = temperature
         let gt = labels.oneHot(classes: s.shape[1], op: name)
         let other = 1 - gt
-        let zs = s / T
+        let zs = ResponseTerms.prepared(s, standardize) / T
         let (bt, pt2) = withoutGradients { () -> (Tensor, Tensor) in
-            let zt = t / T
+            let zt = ResponseTerms.prepared(t, standardize) / T
             let pt = zt.softmax(alongAxis: 1)
             return (Self.binary(pt, gt, other), (zt - gt * 1000).softmax(alongAxis: 1))
         }

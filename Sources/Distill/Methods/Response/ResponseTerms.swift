@@ -34,13 +34,31 @@ enum ResponseTerms {
 
     /// The soft term of Hinton et al.: T² · KL(softmax(z_t/T) ‖ softmax(z_s/T)), KL summed over
     /// classes and averaged over the batch (DESIGN.md; PyTorch `kl_div(reduction: "batchmean")`).
+    /// Without `t2` the factor T² is left out (torchdistill's `KDLoss` when its α is 0); with
+    /// `standardize` both logits are z-scored per row first (`standardized`, Sun et al. 2024).
     /// The teacher distribution is a constant. Shapes: both [N, C]; result a scalar.
-    static func softKL(student s: Tensor, teacher t: Tensor, temperature T: Float) -> Tensor {
-        let p = withoutGradients { (t.detached() / T).softmax(alongAxis: 1) }
-        let logQ = (T == 1 ? s : s / T).logSoftmax(alongAxis: 1)
+    static func softKL(student s: Tensor, teacher t: Tensor, temperature T: Float, t2: Bool = true, standardize: Bool = false) -> Tensor {
+        let p = withoutGradients { (prepared(t.detached(), standardize) / T).softmax(alongAxis: 1) }
+        let zs = prepared(s, standardize)
+        let logQ = (T == 1 ? zs : zs / T).logSoftmax(alongAxis: 1)
         let kl = klDivergence(logQ: logQ, p: p)
-        return T == 1 ? kl : kl * (T * T)
+        return T == 1 || !t2 ? kl : kl * (T * T)
     }
+
+    /// Logit standardisation (Sun, Ren, Li, Wang & Cao, "Logit Standardization in Knowledge
+    /// Distillation", CVPR 2024): each row z of [N, C] logits becomes (z − mean(z)) / (std(z) + ε),
+    /// std the unbiased standard deviation over the C classes (PyTorch `std`, C − 1 in the
+    /// denominator) and ε = 1e-7, as the authors' `normalize` in their released code. The
+    /// temperature that follows is the paper's base temperature τ: softmax(Z(z)/τ).
+    static func standardized(_ z: Tensor, eps: Float = 1e-7) -> Tensor {
+        ensure(z.rank == 2 && z.shape[1] >= 2, "logit standardisation needs logits [N, C] with C ≥ 2, got \(Shape.describe(z.shape))")
+        let c = z - z.mean(alongAxis: 1, keepDims: true)
+        let std = ((c * c).sum(alongAxis: 1, keepDims: true) / Float(z.shape[1] - 1)).sqrt()
+        return c / (std + eps)
+    }
+
+    /// `z` standardised when `standardize`, else `z` itself.
+    static func prepared(_ z: Tensor, _ standardize: Bool) -> Tensor { standardize ? standardized(z) : z }
 
     /// Mean cross-entropy (with label smoothing ε) over the labelled rows only, the semantics of
     /// PyTorch `F.cross_entropy(ignore_index=-1, label_smoothing=ε)`: the mean is taken over the
