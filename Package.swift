@@ -35,6 +35,7 @@ let package = Package(
         .executableTarget(name: "DistillBench", dependencies: ["DistillCore", "DistillNN"], path: "Benchmarks/DistillBench"),
         .executableTarget(name: "SchemeBench", dependencies: ["Distill"], path: "Benchmarks/SchemeBench"),
         .executableTarget(name: "CheckpointBench", dependencies: ["Distill"], path: "Benchmarks/CheckpointBench"),
+        .executableTarget(name: "AllReduceBench", dependencies: ["DistillNN", "DistillDistributed"], path: "Benchmarks/AllReduceBench"),
         .target(name: "DistillFuzz", dependencies: ["DistillCore", "DistillNN", "DistillData", "Distill"]),
         .executableTarget(name: "OptimizerBench", dependencies: ["DistillCore", "DistillNN"], path: "Benchmarks/OptimizerBench"),
         .executableTarget(name: "ConvProbe", dependencies: ["DistillCore"], path: "Benchmarks/ConvProbe", exclude: ["conv_probe.py"]),
