@@ -25,6 +25,13 @@ enum Distributed {
         return p
     }
 
+    /// Makes an experiment data-parallel under mpirun: only rank 0 reports progress and writes.
+    static func attach(_ runner: ExperimentRunner, threadsGiven: Bool) throws {
+        guard let p = try start(threadsGiven: threadsGiven) else { return }
+        runner.parallel = p
+        if !p.isWriter { runner.say = { _ in }; runner.showProgress = false }
+    }
+
     /// Ends every process of the job with status 1 (called after the error is printed).
     static func abortOnError() {
         guard current != nil else { return }

@@ -89,6 +89,37 @@ final class DataParallelCLITests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: killed + "/steps.csv", encoding: .utf8), try String(contentsOfFile: ref + "/steps.csv", encoding: .utf8))
     }
 
+    /// `mpirun -np 2 distill run`: a teacher, a student alone and a distilled student, each
+    /// sub-run data-parallel, only rank 0 writing; the report's numbers are one process's.
+    func testAnExperimentUnderMPIReportsWhatOneProcessReports() throws {
+        guard CLI.hasFashionMNIST else { throw XCTSkip("Fashion-MNIST is not installed (make setup)") }
+        let root = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let yaml = root.appendingPathComponent("e.yaml")
+        try Data("""
+            name: e
+            data: fashion-mnist
+            transfer: {kind: subset, count: 1000}
+            teacher: {model: "mlp:32", train: {epochs: 1, schedule: constant}}
+            student: {model: "mlp:16", baseline: true, train: {epochs: 1, schedule: constant}}
+            method: ["hinton:temperature=4,alpha=0.9"]
+            seeds: [0]
+            """.utf8).write(to: yaml)
+        let one = root.appendingPathComponent("one").path, two = root.appendingPathComponent("two").path
+        let r1 = try CLI.run(["run", yaml.path, "--out", one, "--quiet"], timeout: 300)
+        XCTAssertEqual(r1.status, 0, r1.stderr)
+        let r2 = try mpi(2, ["run", yaml.path, "--out", two, "--quiet"])
+        XCTAssertEqual(r2.status, 0, r2.stderr)
+        func errors(_ dir: String) throws -> [Double] {
+            let m = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/metrics.json"))) as? [String: Any]
+            let summary = m?["summary"] as? [String: [String: Any]] ?? [:]
+            return ["teacher", "student_alone", "student_distilled"].map { (summary["\($0).test.errors"]?["mean"] as? Double) ?? .nan }
+        }
+        let (e1, e2) = (try errors(one), try errors(two))
+        XCTAssertFalse(e1.contains { $0.isNaN }, "\(e1)")
+        for (a, b) in zip(e1, e2) { XCTAssertEqual(a, b, accuracy: 2, "test errors of 1 and 2 processes: \(e1) vs \(e2)") }
+    }
+
     func testAWorldSizeThatDoesNotDivideTheBatchIsRefusedOnEveryRank() throws {
         guard CLI.hasFashionMNIST else { throw XCTSkip("Fashion-MNIST is not installed (make setup)") }
         let root = try CLI.temporaryDirectory()

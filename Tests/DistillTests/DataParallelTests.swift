@@ -18,6 +18,7 @@ final class DataParallelTests: XCTestCase {
         }
         func allReduceSum(_ b: UnsafeMutableBufferPointer<Double>) throws {}
         func broadcast(_ b: UnsafeMutableBufferPointer<Float>) throws {}
+        func barrier() throws {}
     }
 
     func testShardsCoverEveryRowOnceAndAreAsEvenAsPossible() {

@@ -14,6 +14,8 @@ public protocol CollectiveGroup: AnyObject {
     func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws
     /// Copies rank 0's `buffer` into every process's.
     func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>) throws
+    /// Returns when every process has called it (what rank 0 wrote is then there for all).
+    func barrier() throws
 }
 
 /// Data-parallel training in the manner of Horovod and DistributedDataParallel: every process
@@ -40,6 +42,9 @@ public final class DataParallel {
     public var rank: Int { group.rank }
     public var size: Int { group.size }
     public var isWriter: Bool { group.rank == 0 }
+
+    /// Waits for every process (after rank 0's writes, before anyone reads them).
+    public func barrier() throws { try group.barrier() }
 
     /// Throws unless the global batch can be split over the processes.
     public func check(batchSize: Int) throws {

@@ -378,6 +378,7 @@ public final class TrainingLoop {
             }
         }
         if let logs, let log { try finishWithValidation(logs: logs, log: log) }
+        try parallel?.barrier()   // rank 0's files are written before any rank reads them
         return history
     }
 
