@@ -4,10 +4,10 @@ SHELL := /bin/bash
 # AVX-512 machines get skylake-avx512 (swiftc does not know x86-64-v4), others x86-64-v3.
 CPU ?= $(shell grep -q avx512f /proc/cpuinfo 2>/dev/null && echo skylake-avx512 || echo x86-64-v3)
 RELEASE := -c release -Xswiftc -target-cpu -Xswiftc $(CPU)
-DEB_PACKAGES := libdnnl-dev zlib1g-dev libpng-dev libturbojpeg0-dev python3-torch python3-numpy dataset-fashion-mnist libopenblas0-openmp
+DEB_PACKAGES := libdnnl-dev zlib1g-dev libopenmpi-dev openmpi-bin libpng-dev libturbojpeg0-dev python3-torch python3-numpy dataset-fashion-mnist libopenblas0-openmp
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: setup build release test run bench bench-schemes bench-checkpoint fuzz fuzz-ci studies studies-short clean
+.PHONY: setup build release test run bench bench-schemes bench-checkpoint bench-mpi fuzz fuzz-ci studies studies-short clean
 
 ## Installs the Debian packages the build and the tests need, when any is missing, and TensorBoard
 ## (PyPI) for the test that reads the event files back.
@@ -59,6 +59,10 @@ bench-schemes: setup
 bench-checkpoint: setup
 	swift build $(RELEASE) --product CheckpointBench
 	.build/release/CheckpointBench --rounds 9
+
+## Data-parallel throughput: 1 process × 2 threads against mpirun -np 2 × 1 thread, and the all-reduce time.
+bench-mpi: release
+	Benchmarks/data_parallel.sh --reps 3
 
 ## Every fuzz target under libFuzzer and AddressSanitizer for FUZZ_SECONDS each (reproducers in
 ## Fuzz/reproducers/); `make fuzz-ci`: a few seconds each, as .ci/run does.

@@ -20,18 +20,22 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // Open MPI (Debian libopenmpi-dev): data-parallel training under mpirun
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
         .target(name: "DistillCore", dependencies: ["CDNNL"]),
         .target(name: "DistillNN", dependencies: ["DistillCore"]),
         .target(name: "DistillData", dependencies: ["DistillCore", "CZlib", "CPNG", "CTurboJPEG"]),
         .target(name: "Distill", dependencies: ["DistillCore", "DistillNN", "DistillData", .product(name: "Yams", package: "Yams")]),
+        .target(name: "DistillDistributed", dependencies: ["DistillCore", "DistillNN", "CMPI"]),
         .executableTarget(
             name: "DistillCLI",
-            dependencies: ["Distill", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["Distill", "DistillDistributed", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "DistillBench", dependencies: ["DistillCore", "DistillNN"], path: "Benchmarks/DistillBench"),
         .executableTarget(name: "SchemeBench", dependencies: ["Distill"], path: "Benchmarks/SchemeBench"),
         .executableTarget(name: "CheckpointBench", dependencies: ["Distill"], path: "Benchmarks/CheckpointBench"),
+        .executableTarget(name: "AllReduceBench", dependencies: ["DistillNN", "DistillDistributed"], path: "Benchmarks/AllReduceBench"),
         .target(name: "DistillFuzz", dependencies: ["DistillCore", "DistillNN", "DistillData", "Distill"]),
         .executableTarget(name: "OptimizerBench", dependencies: ["DistillCore", "DistillNN"], path: "Benchmarks/OptimizerBench"),
         .executableTarget(name: "ConvProbe", dependencies: ["DistillCore"], path: "Benchmarks/ConvProbe", exclude: ["conv_probe.py"]),

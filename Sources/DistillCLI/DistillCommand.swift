@@ -50,8 +50,9 @@ struct DistillOnce: ParsableCommand {
             c.student.train = t
             let runner = ExperimentRunner(config: c, directory: URL(fileURLWithPath: out))
             runner.showProgress = !quiet
+            try Distributed.attach(runner, threadsGiven: training.threads != nil)
             let r = try runner.run()
-            print(ExperimentReport.markdown(r, config: c))
+            if runner.parallel?.isWriter ?? true { print(ExperimentReport.markdown(r, config: c)) }
         }
     }
 }

@@ -13,6 +13,7 @@ func reportingErrors(_ body: () throws -> Void) throws {
         throw e
     } catch {
         FileHandle.standardError.write(Data("distill: error: \(describe(error))\n".utf8))
+        Distributed.abortOnError()   // under mpirun: end the whole job, no rank left waiting
         throw ExitCode(1)
     }
 }

@@ -22,16 +22,21 @@ struct Run: ParsableCommand {
             let runner = ExperimentRunner(config: config, directory: dir)
             if let t = teachers { runner.teacherRoot = URL(fileURLWithPath: t) }
             runner.showProgress = !quiet
+            try Distributed.attach(runner, threadsGiven: config.threads != nil)
+            let writer = runner.parallel?.isWriter ?? true
             if !config.variants.isEmpty {
                 let sweep = try runner.runSweep()
-                print(ExperimentReport.markdown(sweep))
-                print("written to \(dir.path)/report.md")
+                if writer {
+                    print(ExperimentReport.markdown(sweep))
+                    print("written to \(dir.path)/report.md")
+                }
                 if !sweep.failures.isEmpty {
                     throw TrainingError.failedVariants(sweep.failures.map(\.name))
                 }
                 return
             }
             let result = try runner.run()
+            guard writer else { return }
             print(ExperimentReport.markdown(result, config: config))
             print("written to \(dir.path)/report.md")
         }

@@ -21,18 +21,22 @@ struct Train: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            let parallel = try Distributed.start(threadsGiven: training.threads != nil)
             let c = try training.config(model: model, data: data, subset: subset)
+            let writer = parallel?.isWriter ?? true
             let spec = try DataSpec(c.data)
             var trainSet = try spec.load(.train)
             if let n = c.subset { trainSet = trainSet.first(n) }
             let testSet = try spec.load(.test)
             let net = try ModelZoo.make(c.model, input: DataSpec.modelInput(for: trainSet), seed: c.seed)
-            FileHandle.standardError.write(Data("training \(c.model) (\(net.parameterCount()) parameters) on \(spec) (\(trainSet.count) train\(validationNote(c, trainSet.count)) / \(testSet.count) test) for \(c.epochs) epochs, \(Threads.count) threads\n".utf8))
+            if writer { FileHandle.standardError.write(Data("training \(c.model) (\(net.parameterCount()) parameters) on \(spec) (\(trainSet.count) train\(validationNote(c, trainSet.count)) / \(testSet.count) test) for \(c.epochs) epochs, \(parallel.map { "\($0.size) processes × " } ?? "")\(Threads.count) threads\n".utf8)) }
             let trainer = try TrainingLoop(config: c, scheme: SupervisedScheme(model: net, spec: c.model, config: c), train: trainSet, test: testSet,
                                            runDirectory: URL(fileURLWithPath: out))
             trainer.showProgress = !quiet
+            trainer.parallel = parallel
             trainer.allowsMoreEpochs = true   // --resume with a raised --epochs continues the run
             let history = try trainer.run(resume: resume)
+            guard writer else { return }
             let summary = try TrainingSummary.write(history: history, config: c, model: net, to: URL(fileURLWithPath: out), testCount: testSet.count,
                                                     best: trainer.best)
             print(summary)

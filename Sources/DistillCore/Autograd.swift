@@ -90,6 +90,13 @@ extension Tensor {
     /// Clears the accumulated gradient of a leaf.
     public func zeroGradient() { node?.grad = nil }
 
+    /// Replaces the accumulated gradient of a leaf (a data-parallel all-reduce writes the average
+    /// back); no graph. Does nothing for a constant.
+    public func setGradient(_ g: Tensor) {
+        ensure(g.shape == shape, "setGradient: gradient \(Shape.describe(g.shape)) for a tensor \(Shape.describe(shape))")
+        node?.grad = g.detached()
+    }
+
     /// Multiplies the accumulated gradient of a leaf by `factor` (gradient clipping); no graph.
     public func scaleGradient(by factor: Float) {
         guard let g = node?.grad else { return }

@@ -27,6 +27,9 @@ public final class Parameter {
     /// The gradient accumulated by the last `backward()` (nil before one, or when frozen).
     public var gradient: Tensor? { value.gradient }
 
+    /// Replaces the accumulated gradient (the data-parallel average).
+    public func setGradient(_ g: Tensor) { value.setGradient(g) }
+
     /// Drops the accumulated gradient.
     public func zeroGradient() { value.zeroGradient() }
 

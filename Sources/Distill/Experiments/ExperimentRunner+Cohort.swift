@@ -121,7 +121,7 @@ extension ExperimentRunner {
         var result = ExperimentResult(name: config.name, seeds: results, summary: ExperimentResult.summarize(results),
                                       seconds: ProgressBar.now() - start)
         result.realisedNoiseRate = splits.realisedNoiseRate
-        try ExperimentReport.write(result, config: config, to: directory)
+        if isWriter { try ExperimentReport.write(result, config: config, to: directory) }
         return result
     }
 

@@ -26,6 +26,10 @@ public final class ExperimentRunner {
     /// `DIR/seed-S/student-alone`).
     public var baselineRoot: URL?
     public var showProgress = true
+    /// Data-parallel training of every sub-run over the processes of an `mpirun` job; only rank 0
+    /// writes the experiment's files (each sub-run's, the reports and plots).
+    public var parallel: DataParallel?
+    var isWriter: Bool { parallel?.isWriter ?? true }
     /// Called with one line for each stage of the experiment.
     public var say: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
 
@@ -154,13 +158,17 @@ public final class ExperimentRunner {
         loop.showProgress = showProgress
         loop.dataIdentity = dataIdentity
         loop.keepsEpochSnapshots = snapshots
+        loop.parallel = parallel
         if let tracker { loop.measureEpoch = { try tracker.measure($0) } }
         do {
             try loop.checkExistingRun()   // a finished run of other settings is not reused
         } catch TrainingError.staleRun(_, let found, _) {
             let aside = URL(fileURLWithPath: dir.path + ".stale-format-\(found)")
-            try? FileManager.default.removeItem(at: aside)
-            try FileManager.default.moveItem(at: dir, to: aside)
+            if isWriter {
+                try? FileManager.default.removeItem(at: aside)
+                try FileManager.default.moveItem(at: dir, to: aside)
+            }
+            try parallel?.barrier()
             say("  \(dir.path) was written by result format \(found) (this build writes \(ResultFormat.version)); moved to \(aside.path) and trained again")
         }
         let finished = FileManager.default.fileExists(atPath: dir.appendingPathComponent("metrics.json").path)
@@ -172,13 +180,15 @@ public final class ExperimentRunner {
             stageLoop.dataIdentity = dataIdentity
             stageLoop.evaluates = false
             stageLoop.label = stage.name
+            stageLoop.parallel = parallel
             try stageLoop.run(resume: true)
         }
         let history = try loop.run(resume: true)
-        if !finished {
+        if !finished && isWriter {
             try TrainingSummary.write(history: history, config: cfg, model: scheme.member(scheme.evaluated).module, to: dir, testCount: test.count,
                                       best: loop.best)
         }
+        try parallel?.barrier()   // every rank sees the finished run before deciding what to reuse
         return history
     }
 
@@ -236,6 +246,7 @@ public final class ExperimentRunner {
             runner.baselineRoot = directory.appendingPathComponent("baselines")
             runner.showProgress = showProgress
             runner.say = say
+            runner.parallel = parallel
             // a failing variant (a diverging method, say) is reported, and the others still run
             do {
                 results.append(SweepResult.Variant(name: v.name, overrides: v.overrides, result: try runner.run(), error: nil, x: v.x))
@@ -245,7 +256,7 @@ public final class ExperimentRunner {
             }
         }
         let sweep = SweepResult(name: config.name, variants: results, seconds: ProgressBar.now() - start, axis: config.axis)
-        try ExperimentReport.write(sweep, to: directory)
+        if isWriter { try ExperimentReport.write(sweep, to: directory) }
         return sweep
     }
 
@@ -269,7 +280,7 @@ public final class ExperimentRunner {
         let start = ProgressBar.now()
         if let t = config.threads { Threads.set(t) }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try Data(ExperimentReport.resolvedConfig(config).utf8).write(to: directory.appendingPathComponent("config.yaml"), options: .atomic)
+        if isWriter { try Data(ExperimentReport.resolvedConfig(config).utf8).write(to: directory.appendingPathComponent("config.yaml"), options: .atomic) }
         if !(try SchemeRegistry.kind(config.scheme.kind)).usesTeacher { return try runCohort(start: start) }
         let splits = try splits()
         say("\(config.name): \(config.data), transfer set \(config.transfer) (\(splits.transfer.count) examples), seeds \(config.seeds)")
@@ -320,7 +331,7 @@ public final class ExperimentRunner {
             // terms that draw what they learned (the all-pairs MI term's λ graph)
             for (k, l) in session.losses.enumerated() {
                 for f in (l as? FigureDrawingLoss)?.figures(title: "\(config.name), seed \(seed)") ?? [] {
-                    try Data(f.svg.utf8).write(to: directory.appendingPathComponent("\(f.name)_seed-\(seed)_term-\(k).svg"), options: .atomic)
+                    if isWriter { try Data(f.svg.utf8).write(to: directory.appendingPathComponent("\(f.name)_seed-\(seed)_term-\(k).svg"), options: .atomic) }
                 }
             }
             var bias: BiasAdjustResult? = nil
@@ -336,7 +347,7 @@ public final class ExperimentRunner {
         var result = ExperimentResult(name: config.name, seeds: results, summary: ExperimentResult.summarize(results),
                                       seconds: ProgressBar.now() - start)
         result.realisedNoiseRate = splits.realisedNoiseRate
-        try ExperimentReport.write(result, config: config, to: directory)
+        if isWriter { try ExperimentReport.write(result, config: config, to: directory) }
         return result
     }
 
@@ -398,11 +409,13 @@ public final class ExperimentRunner {
                                            images: splits.transfer.images.slice(axis: 0, start: 0, length: n),
                                            teacherLogits: teacherTrain.slice(axis: 0, start: 0, length: n),
                                            temperature: temperature, spec: spec, seed: seed)
-            try ResultJSON.encoder([.sortedKeys]).encode(result).write(to: json, options: .atomic)
+            if isWriter { try ResultJSON.encoder([.sortedKeys]).encode(result).write(to: json, options: .atomic) }
         }
         let plots = Landscape.plots(result, title: "\(config.name), seed \(seed)")
-        try Data(plots.plane.utf8).write(to: directory.appendingPathComponent("landscape_plane_seed-\(seed).svg"), options: .atomic)
-        try Data(plots.line.utf8).write(to: directory.appendingPathComponent("landscape_line_seed-\(seed).svg"), options: .atomic)
+        if isWriter {
+            try Data(plots.plane.utf8).write(to: directory.appendingPathComponent("landscape_plane_seed-\(seed).svg"), options: .atomic)
+            try Data(plots.line.utf8).write(to: directory.appendingPathComponent("landscape_line_seed-\(seed).svg"), options: .atomic)
+        }
         return result
     }
 

@@ -32,4 +32,23 @@ struct RunningSums: Codable, Equatable {
             if p == y { correct += 1 }
         }
     }
+
+    /// Adds another step's (or process's) sums.
+    mutating func merge(_ o: RunningSums) {
+        lossSum += o.lossSum; seen += o.seen; correct += o.correct; counted += o.counted
+        for (k, v) in o.termSums { termSums[k, default: 0] += v }
+        for (k, v) in o.termSeen { termSeen[k, default: 0] += v }
+    }
+
+    /// These sums added over every process of `group` (every process has the same term names:
+    /// they run the same scheme).
+    func summed(over group: CollectiveGroup) throws -> RunningSums {
+        let names = termSums.keys.sorted()
+        var v = [lossSum, Double(seen), Double(correct), Double(counted)] + names.map { termSums[$0]! } + names.map { Double(termSeen[$0] ?? 0) }
+        try v.withUnsafeMutableBufferPointer { try group.allReduceSum($0) }
+        var out = RunningSums(lossSum: v[0], correct: Int(v[2]), seen: Int(v[1]))
+        out.counted = Int(v[3])
+        for (i, k) in names.enumerated() { out.termSums[k] = v[4 + i]; out.termSeen[k] = Int(v[4 + names.count + i]) }
+        return out
+    }
 }

@@ -97,6 +97,13 @@ public final class TrainingLoop {
     /// Write TensorBoard event files under `tb/`.
     public var writesTensorBoard = true
 
+    /// Data-parallel training over the processes of an `mpirun` job: each trains on its shard of
+    /// every global batch, gradients are averaged after backward, and only rank 0 evaluates and
+    /// writes files (checkpoint, logs, models); every rank resumes from rank 0's checkpoint.
+    public var parallel: DataParallel?
+    /// Whether this process writes the run's files (rank 0, or the only process).
+    public var isWriter: Bool { parallel?.isWriter ?? true }
+
     public internal(set) var history: [EpochRecord] = []
     /// The best epoch on validation and its test numbers, after `run` of a run with `val_split`.
     public internal(set) var best: BestEpoch?
@@ -227,7 +234,8 @@ public final class TrainingLoop {
     public func run(resume: Bool = false) throws -> [EpochRecord] {
         let fm = FileManager.default
         try fm.createDirectory(at: runDirectory, withIntermediateDirectories: true)
-        AtomicFile.removeStaleTemporaries(in: runDirectory.path)   // what a kill in the middle of a write left
+        if isWriter { AtomicFile.removeStaleTemporaries(in: runDirectory.path) }   // what a kill in the middle of a write left
+        try parallel?.check(batchSize: config.batchSize)
         // the normalisation belongs to the models (they apply it, and their files record it); the
         // loader's steps run on pixels in [0, 1]
         let (augmentation, normalization) = try Evaluation.splitNormalization(
@@ -243,7 +251,13 @@ public final class TrainingLoop {
         let cfg = try settings.json()
         let evaluatedMember = scheme.member(scheme.evaluated), evaluated = evaluatedMember.module
         let updater = StepUpdater(scheme: scheme, gradClip: config.gradClip)
-        updater.afterBackward = afterBackward
+        var shardRows = (local: 0, global: 0)
+        if let parallel {   // the all-reduce first, so clipping and the other hooks see the average
+            updater.afterBackward = [{ group in
+                try parallel.averageGradients(group.parameters.map(\.parameter), localRows: shardRows.local, globalRows: shardRows.global)
+            }]
+        }
+        updater.afterBackward += afterBackward
 
         var epoch = 0, batchIndex = 0, step = 0, sums = RunningSums(), priorSeconds = 0.0
         let hasCheckpoint = fm.fileExists(atPath: checkpointPath)
@@ -268,10 +282,11 @@ public final class TrainingLoop {
         } else {
             history = []
         }
+        try parallel?.broadcast(scheme.members.map(\.module))   // every process starts from rank 0's weights
         // written at every start: a run continued for more epochs records its new count
-        try Data((cfg + "\n").utf8).write(to: runDirectory.appendingPathComponent("config.json"), options: .atomic)
-        let log = try JSONLLog(url: runDirectory.appendingPathComponent("log.jsonl"))
-        let logs = try RunLogs(directory: runDirectory, columns: .init(validation: evaluates && validation != nil, test: evaluates && test != nil,
+        if isWriter { try Data((cfg + "\n").utf8).write(to: runDirectory.appendingPathComponent("config.json"), options: .atomic) }
+        let log: JSONLLog? = isWriter ? try JSONLLog(url: runDirectory.appendingPathComponent("log.jsonl")) : nil
+        let logs: RunLogs? = !isWriter ? nil : try RunLogs(directory: runDirectory, columns: .init(validation: evaluates && validation != nil, test: evaluates && test != nil,
                                                                         top5: train.classCount > 5),
                                stepsPerEpoch: perEpoch, resumedAt: resume && hasCheckpoint ? step : nil, finished: epoch >= config.epochs, history: history,
                                tensorBoard: writesTensorBoard)
@@ -279,6 +294,7 @@ public final class TrainingLoop {
         var lastCheckpoint: String? = hasCheckpoint ? checkpointPath : nil
 
         func saveCheckpoint(epoch e: Int, batch b: Int) throws {
+            guard isWriter else { return }
             // a checkpoint never holds diverged weights: resume starts from the last good one
             for m in scheme.members {
                 for (path, p) in m.module.namedParameters() where !p.value.allFinite {
@@ -294,27 +310,37 @@ public final class TrainingLoop {
                                         tensors: tensors, random: randomStates(), history: history)
             try ck.write(to: checkpointPath)
             lastCheckpoint = checkpointPath
-            try log.write(["event": "checkpoint", "epoch": e, "batch": b, "step": step])
+            try log?.write(["event": "checkpoint", "epoch": e, "batch": b, "step": step])
         }
 
         for m in scheme.members { m.module.train() }
         while epoch < config.epochs {
-            let bar = showProgress ? ProgressBar(label: "\(label) \(epoch + 1)/\(config.epochs)", total: perEpoch, plainEvery: max(perEpoch / 4, 1)) : nil
+            let bar = showProgress && isWriter ? ProgressBar(label: "\(label) \(epoch + 1)/\(config.epochs)", total: perEpoch, plainEvery: max(perEpoch / 4, 1)) : nil
             var iterator = loader.batches(epoch: epoch, startingAt: batchIndex)
             while var batch = iterator.next() {
                 if let rows = fittingRows { batch.indices = batch.indices.map { rows[$0] } }   // rows of `train`
+                let globalRows = batch.labels.count
+                if let parallel { batch = parallel.shard(batch) }
+                shardRows = (batch.labels.count, globalRows)
                 let lr = schedule.learningRate(at: step)
                 for g in scheme.groups { g.optimizer.learningRate = lr }
                 let context = StepContext(epoch: epoch, step: step, batch: batchIndex, stepsPerEpoch: perEpoch, epochs: config.epochs, learningRate: lr)
-                let out = try scheme.step(batch, context: context, updater: updater)
+                var out = try scheme.step(batch, context: context, updater: updater)
+                var stepSums = RunningSums()
+                stepSums.add(out, labels: batch.labels)
+                if let parallel {   // the global batch's loss, terms and accuracy, as one process would log them
+                    stepSums = try stepSums.summed(over: parallel.group)
+                    out.loss = Float(stepSums.meanLoss)
+                    if let m = stepSums.termMeans { out.terms = out.terms.map { ($0.name, Float(m[$0.name] ?? .nan)) } }
+                }
                 guard out.loss.isFinite else {
                     throw TrainingError.nonFiniteLoss(epoch: epoch, step: step, value: out.loss, checkpoint: lastCheckpoint)
                 }
                 try scheme.afterUpdate(context: context)
                 step += 1
                 batchIndex += 1
-                sums.add(out, labels: batch.labels)
-                try logs.step(step, epoch: epoch, loss: out.loss, terms: out.terms, learningRate: lr)
+                sums.merge(stepSums)
+                try logs?.step(step, epoch: epoch, loss: out.loss, terms: out.terms, learningRate: lr)
                 bar?.update(step: batchIndex, items: batch.labels.count, metrics: [("loss", sums.meanLoss), ("acc", sums.accuracy)])
                 if config.checkpointEvery > 0 && step % config.checkpointEvery == 0 && batchIndex < perEpoch {
                     try saveCheckpoint(epoch: epoch, batch: batchIndex)
@@ -324,34 +350,35 @@ public final class TrainingLoop {
             var record = EpochRecord(epoch: epoch, trainLoss: sums.meanLoss, trainAccuracy: sums.accuracy,
                                      testAccuracy: .nan, testNLL: .nan, learningRate: lr, seconds: 0)
             record.terms = sums.termMeans
-            try evaluateEpoch(&record, checkpoint: lastCheckpoint)
+            if isWriter { try evaluateEpoch(&record, checkpoint: lastCheckpoint) }
             epoch += 1
             batchIndex = 0
             sums = RunningSums()
             record.seconds = priorSeconds + ProgressBar.now() - start
             history.append(record)
             // model files and logs before the checkpoint, so a resumed run never lacks one
-            if keepsEpochSnapshots {
+            if keepsEpochSnapshots && isWriter {
                 try fm.createDirectory(at: runDirectory.appendingPathComponent("epochs"), withIntermediateDirectories: true)
                 try evaluated.save(to: TrainingLoop.epochSnapshotPath(in: runDirectory, epoch: epoch),
                                    metadata: modelFileMetadata(for: evaluatedMember, epoch: epoch))
             }
-            if TrainingLoop.bestEpochIndex(in: history) == history.count - 1 {
+            if isWriter && TrainingLoop.bestEpochIndex(in: history) == history.count - 1 {
                 try evaluated.save(to: bestPath, metadata: modelFileMetadata(for: evaluatedMember, epoch: epoch))
             }
-            try logs.epoch(record)
+            try logs?.epoch(record)
             try saveCheckpoint(epoch: epoch, batch: 0)
-            try exportMembers()
-            try log.write(TrainingLoop.logEntry(record))
+            if isWriter { try exportMembers() }
+            try log?.write(TrainingLoop.logEntry(record))
             onEpoch?(record)
-            if showProgress, evaluates, let t = validation ?? test {
+            if showProgress, isWriter, evaluates, let t = validation ?? test {
                 let (what, acc, nll) = validation != nil ? ("val", record.valAccuracy ?? .nan, record.valNLL ?? .nan) : ("test", record.testAccuracy, record.testNLL)
                 FileHandle.standardError.write(Data(String(format: "epoch %d: train loss %.4f  train acc %.4f  %@ acc %.4f (%d errors of %d)  %@ NLL %.4f\n",
                     record.epoch + 1, record.trainLoss, record.trainAccuracy, what, acc,
                     Int((1 - acc) * Double(t.count) + 0.5), t.count, what, nll).utf8))
             }
         }
-        try finishWithValidation(logs: logs, log: log)
+        if let logs, let log { try finishWithValidation(logs: logs, log: log) }
+        try parallel?.barrier()   // rank 0's files are written before any rank reads them
         return history
     }
 
