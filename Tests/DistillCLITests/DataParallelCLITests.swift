@@ -120,6 +120,29 @@ final class DataParallelCLITests: XCTestCase {
         for (a, b) in zip(e1, e2) { XCTAssertEqual(a, b, accuracy: 2, "test errors of 1 and 2 processes: \(e1) vs \(e2)") }
     }
 
+    /// `distill logits` under mpirun: each process computes its share of the batches; the
+    /// gathered table equals one process's byte for byte, and works as --teacher-logits.
+    func testShardedLogitsEqualSingleProcessLogitsExactly() throws {
+        guard CLI.hasFashionMNIST else { throw XCTSkip("Fashion-MNIST is not installed (make setup)") }
+        let root = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let t = root.appendingPathComponent("t").path
+        XCTAssertEqual(try CLI.run(["train", "--model", "cnn:8x16,fc=32,bn=1", "--subset", "600", "--epochs", "1", "--quiet", "--out", t], timeout: 300).status, 0)
+        let args = ["logits", "--teacher", t + "/model.safetensors", "--subset", "1234", "--batch-size", "100", "--threads", "1"]
+        let one = root.appendingPathComponent("one.npy").path, two = root.appendingPathComponent("two.npy").path
+        let r1 = try CLI.run(args + ["--out", one], timeout: 300)
+        XCTAssertEqual(r1.status, 0, r1.stderr)
+        let r2 = try mpi(3, args + ["--out", two])
+        XCTAssertEqual(r2.status, 0, r2.stderr)
+        XCTAssertTrue(r2.stderr.contains("computed by 3 processes"), r2.stderr)
+        let a = try Data(contentsOf: URL(fileURLWithPath: one)), b = try Data(contentsOf: URL(fileURLWithPath: two))
+        XCTAssertGreaterThan(a.count, 1234 * 10 * 4)
+        XCTAssertEqual(a, b, "sharded logits differ from single-process logits")
+        let kd = try CLI.run(["distill", "--teacher-logits", two, "--student", "mlp:8", "--epochs", "1", "--quiet", "--out", root.appendingPathComponent("kd").path], timeout: 300)
+        XCTAssertEqual(kd.status, 1, "logits of 1,234 rows for a 60,000-row transfer set are refused")
+        XCTAssertTrue(kd.stderr.contains("1234"), kd.stderr)
+    }
+
     func testAWorldSizeThatDoesNotDivideTheBatchIsRefusedOnEveryRank() throws {
         guard CLI.hasFashionMNIST else { throw XCTSkip("Fashion-MNIST is not installed (make setup)") }
         let root = try CLI.temporaryDirectory()
