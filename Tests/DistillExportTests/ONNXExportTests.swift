@@ -1,0 +1,155 @@
+import Foundation
+import XCTest
+import DistillCore
+import DistillData
+import DistillNN
+import DistillTestSupport
+@testable import DistillExport
+
+/// ONNX export of every image family of the zoo, checked by the `onnx` package and onnxruntime
+/// (the python3 on PATH; `make setup` installs both): each briefly trained model (weights moved by
+/// SGD, BatchNorm running statistics non-trivial) passes `check_model(full_check=True)` and strict
+/// shape inference, and onnxruntime's logits on 1,000 Fashion-MNIST test images equal the Swift
+/// engine's to max|Δ| ≤ 1e-4 with the same argmax, at batch 1000 and at batch 1. A missing onnx or
+/// onnxruntime fails (CI installs them), it does not skip.
+final class ONNXExportTests: XCTestCase {
+    static let families = ["mlp:64x32", "lenet5", "cnn:8x16,fc=32,bn=1", "resnet8", "resnet20:shortcut=a", "wrn-10-2", "vgg8"]
+    static let python = "python3"
+    var dir = ""
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "onnx-export-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    func testEveryImageFamilyMatchesOnnxRuntimeOnFashionMNIST() throws {
+        let test = try Dataset.fashionMNIST(split: .test).first(1000)
+        let train = try Dataset.fashionMNIST(split: .train).first(64)
+        try NumPy.write(NumPyArray(test.images), to: dir + "/x.npy")
+        var jobs: [String] = []
+        for (k, spec) in Self.families.enumerated() {
+            let model = try ModelZoo.make(spec, input: .fashionMNIST, seed: UInt64(k + 1))
+            Self.trainBriefly(model, on: train, seed: UInt64(k))
+            let path = "\(dir)/m\(k).onnx"
+            try ONNXExporter(model: model, inputShape: [1, 28, 28], metadata: ["model": spec, "classes": "10"]).write(to: path)
+            try NumPy.write(NumPyArray(Self.logits(model, test.images)), to: "\(dir)/y\(k).npy")
+            let param = model.namedParameters()[0].path
+            let keys = ["init=\(param)", "meta=model:\(spec)", "meta=classes:10"]
+                + (model.namedBuffers().first.map { ["init=\($0.path)"] } ?? [])
+            jobs.append("\(spec) \(path) \(dir)/x.npy \(dir)/y\(k).npy " + keys.joined(separator: " "))
+        }
+        // input normalisation travels inside the graph: its Mul comes first, fed by the raw input
+        let normed = try ModelZoo.make("lenet5", input: .fashionMNIST, seed: 42)
+        normed.inputNormalization = try InputNormalization(mean: [0.2860], std: [0.3530])
+        Self.trainBriefly(normed, on: train, seed: 42)
+        try ONNXExporter(model: normed, inputShape: [1, 28, 28]).write(to: dir + "/normed.onnx")
+        try NumPy.write(NumPyArray(Self.logits(normed, test.images)), to: dir + "/normed.npy")
+        jobs.append("lenet5+normalize \(dir)/normed.onnx \(dir)/x.npy \(dir)/normed.npy first=Mul")
+
+        let results = try runChecks(jobs)
+        for (k, name) in (Self.families + ["lenet5+normalize"]).enumerated() {
+            XCTAssertTrue(results[k]?.hasPrefix("\(name) OK ") == true, results[k] ?? "\(name): no result")
+        }
+    }
+
+    func testTheTraceRestoresTrainingModeAndNamesEveryParameter() throws {
+        let model = try ModelZoo.make("resnet8", input: .fashionMNIST)
+        model.train()
+        let onnx = try ONNXExporter(model: model, inputShape: [1, 28, 28]).export()
+        XCTAssertTrue(model.namedModules().allSatisfy { $0.module.isTraining })
+        let names = Set(onnx.initializers.map(\.name))
+        for p in model.namedParameters() { XCTAssertTrue(names.contains(p.path), p.path) }
+        for b in model.namedBuffers() { XCTAssertTrue(names.contains(b.path), b.path) }
+        XCTAssertEqual(onnx.nodes.filter { $0.op == "BatchNormalization" }.count, model.namedBuffers().count / 2)
+        XCTAssertTrue(onnx.nodes.allSatisfy { $0.op != "Dropout" })
+    }
+
+    func testALayerWithoutAnExportRuleIsNamed() throws {
+        var g = SeededGenerator(seed: 1)
+        let model = Sequential(Flatten(), Picky(), Linear(4, 3, using: &g))
+        XCTAssertThrowsError(try ONNXExporter(model: model, inputShape: [1, 2, 2]).export()) { e in
+            let text = "\(e)"
+            XCTAssertTrue(text.contains("'indexSelect'") && text.contains("module '1 (Picky)'") && text.contains("no ONNX export rule"), text)
+        }
+    }
+
+    func testTextModelsAreRefusedNamingTheEmbedding() throws {
+        let model = try ModelZoo.make("bilstm:vocab=50,embed=8,hidden=6", input: .tokens(classes: 5))
+        XCTAssertThrowsError(try ONNXExporter(model: model, inputShape: [7]).export()) { e in
+            let text = "\(e)"
+            XCTAssertTrue(text.contains("'embedding'") && text.contains("module 'embedding"), text)
+        }
+    }
+
+    func testAModelThatIgnoresItsInputIsRefused() throws {
+        XCTAssertThrowsError(try ONNXExporter(model: Identity(), inputShape: [1, 2, 2]).export()) { e in
+            XCTAssertTrue("\(e)".contains("does not depend on its input"), "\(e)")
+        }
+        XCTAssertThrowsError(try ONNXExporter(model: Identity(), inputShape: [1, 0, 2]).export()) { e in
+            XCTAssertTrue("\(e)".contains("input shape [1, 0, 2]"), "\(e)")
+        }
+    }
+
+    /// The hand-written protobuf writer is fast enough to need no library (see ONNXProto.swift).
+    func testWriterSpeed() throws {
+        let model = try ModelZoo.make("resnet20", input: .fashionMNIST)
+        let onnx = try ONNXExporter(model: model, inputShape: [1, 28, 28]).export()
+        let start = Date()
+        let bytes = onnx.serialized()
+        let seconds = Date().timeIntervalSince(start)
+        XCTAssertGreaterThan(bytes.count, model.parameterCount() * 4)
+        XCTAssertLessThan(seconds, 5, "serializing resnet20 took \(seconds) s")
+        print("ONNX writer: resnet20, \(bytes.count) bytes in \(String(format: "%.3f", seconds)) s")
+    }
+
+    // MARK: helpers
+
+    /// A layer the exporter has no rule for (index selection).
+    final class Picky: Module {
+        override func forward(_ x: Tensor) -> Tensor { x.indexSelect(alongAxis: 1, indices: IntTensor([0, 1, 2, 3])) }
+    }
+
+    /// Four SGD steps in training mode on real images (pixels off-centre, so BatchNorm's running
+    /// statistics move well away from 0 and 1), then eval mode.
+    static func trainBriefly(_ model: Module, on data: Dataset, seed: UInt64) {
+        model.train()
+        let opt = SGD(model.trainableParameters(), learningRate: 0.05, momentum: 0.9)
+        for s in 0..<4 {
+            let batch = data.subset(Array((s * 16)..<(s * 16 + 16)))
+            model.zeroGradients()
+            crossEntropy(logits: model(batch.images * 1.5 + 0.2), labels: batch.labels).backward()
+            opt.step()
+        }
+        model.eval()
+    }
+
+    static func logits(_ model: Module, _ x: Tensor) -> Tensor {
+        withoutGradients {
+            let n = x.shape[0]
+            let parts = stride(from: 0, to: n, by: 250).map { model(x.slice(axis: 0, start: $0, length: min(250, n - $0))) }
+            return Tensor.concatenated(parts, alongAxis: 0)
+        }
+    }
+
+    /// Runs check_onnx.py over the jobs; fails (never skips) when onnx or onnxruntime is missing.
+    func runChecks(_ jobs: [String]) throws -> [Int: String] {
+        guard let script = Bundle.module.url(forResource: "check_onnx", withExtension: "py", subdirectory: "Fixtures") else {
+            XCTFail("Fixtures/check_onnx.py is missing from the test bundle"); return [:]
+        }
+        try (jobs.joined(separator: "\n") + "\n").write(toFile: dir + "/jobs.txt", atomically: true, encoding: .utf8)
+        let r = try Subprocess.run("/usr/bin/env", [Self.python, script.path, dir + "/jobs.txt"], timeout: 300)
+        if r.output.contains("MISSING:") || r.status != 0 {
+            XCTFail("check_onnx.py (python3 on PATH) failed with status \(r.status); run `make setup`, which installs onnx and onnxruntime:\n\(r.output.suffix(2000))")
+        }
+        var out: [Int: String] = [:]
+        for line in r.output.split(separator: "\n") where line.hasPrefix("job ") {
+            let rest = line.dropFirst(4)
+            guard let colon = rest.firstIndex(of: ":"), let k = Int(rest[..<colon]) else { continue }
+            out[k] = String(rest[rest.index(after: colon)...].drop { $0 == " " })
+        }
+        print(r.output)
+        return out
+    }
+}
