@@ -15,21 +15,25 @@ struct Export: ParsableCommand {
     @Option(help: "Model spec; defaults to the one recorded in the file.") var model: String?
     @Option(help: "Output format (onnx).") var format = "onnx"
     @Option(help: "Where to write the exported model, e.g. student.onnx.") var out: String
-    @Option(name: .customLong("input-shape"), help: "C×H×W the model takes, e.g. 1x28x28 (default: recorded in the file).") var inputShape: String?
+    @Option(name: .customLong("input-shape"), help: "C×H×W the model takes, e.g. 1x28x28 (default: recorded in the file); for the text models (bilstm, transformer) the sequence length T, exported fixed.") var inputShape: String?
     @Option(name: .customLong("classes"), help: "Class count (default: recorded in the file).") var classes: Int?
 
     func run() throws {
         try reportingErrors {
             guard format == "onnx" else { throw TrainingError.badValue(field: "format", value: format, expected: "onnx") }
             let file = try ModelFile.read(checkpoint, model: model)
-            let shape = try inputShape.map(Predict.parseShape) ?? file.inputShape
-            guard let shape, shape.count == 3 else {
-                throw TrainingError.checkpointMismatch(path: checkpoint, detail: "records no input shape (files written by PyTorch have none); pass --input-shape C×H×W, e.g. --input-shape 1x28x28")
+            let text = ModelZoo.textFamilies.contains(ModelZoo.family(of: file.spec))
+            let shape = try inputShape.map { try text ? [Self.parseLength($0)] : Predict.parseShape($0) } ?? file.inputShape
+            guard let shape, shape.count == (text ? 1 : 3) else {
+                throw TrainingError.checkpointMismatch(path: checkpoint, detail: text
+                    ? "records no sequence length; pass --input-shape T (the token count the exported graph takes), e.g. --input-shape 64"
+                    : "records no input shape (files written by PyTorch have none); pass --input-shape C×H×W, e.g. --input-shape 1x28x28")
             }
             guard let k = classes ?? file.classCount, (1...Limits.maxDimension).contains(k) else {
                 throw TrainingError.checkpointMismatch(path: checkpoint, detail: "records no class count; pass --classes N")
             }
-            let (net, note) = try file.module(input: ModelInput(channels: shape[0], height: shape[1], width: shape[2], classes: k))
+            let input = text ? ModelInput.tokens(classes: k) : ModelInput(channels: shape[0], height: shape[1], width: shape[2], classes: k)
+            let (net, note) = try file.module(input: input)
             if let note { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
             var meta = file.metadata.filter { ["model", "data", "class_names", InputNormalization.metadataKey].contains($0.key) }
             meta["model"] = file.spec
@@ -43,5 +47,12 @@ struct Export: ParsableCommand {
             }
             print("wrote \(out): \(file.spec), \(k) classes, input [batch, \(shape.map(String.init).joined(separator: ", "))], ONNX opset \(ONNXExporter.opset)")
         }
+    }
+
+    static func parseLength(_ s: String) throws -> Int {
+        guard let t = Int(s), (1...Limits.maxDimension).contains(t) else {
+            throw TrainingError.badValue(field: "input-shape", value: s, expected: "the sequence length of a text model, a positive integer, e.g. 64")
+        }
+        return t
     }
 }

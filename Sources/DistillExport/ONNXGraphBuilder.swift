@@ -15,6 +15,8 @@ struct ONNXGraphBuilder {
     /// Registered tensors by storage identity: (path, shape).
     private let registered: [ObjectIdentifier: (path: String, shape: [Int])]
     private var values: [ObjectIdentifier: String] = [:]
+    /// Nodes whose value depends on the input, so carry the (dynamic) batch on axis 0.
+    private var batched = Set<ObjectIdentifier>()
     private var constants: [String: String] = [:]
     private var emitted = Set<String>()
     private var counter = 0
@@ -40,6 +42,12 @@ struct ONNXGraphBuilder {
         return initializer(t) ?? constant(t)
     }
 
+    /// Whether `t` depends on the input (and so has the batch on axis 0).
+    private func carriesBatch(_ t: Tensor) -> Bool {
+        guard let n = t.node else { return false }
+        return n === inputNode || batched.contains(ObjectIdentifier(n))
+    }
+
     /// The registered parameter or buffer `t` is (same storage and shape), added once.
     private mutating func initializer(_ t: Tensor) -> String? {
         guard let (path, shape) = registered[ObjectIdentifier(t.storage)], shape == t.shape else { return nil }
@@ -47,12 +55,22 @@ struct ONNXGraphBuilder {
         return path
     }
 
+    /// A constant made inside a forward. One of the trace's batch size whose rows are all equal (an
+    /// LSTM's zero initial state [N, H]) is written with axis 0 of size 1, so it broadcasts over any
+    /// batch instead of fixing it.
     private mutating func constant(_ t: Tensor) -> String {
         let key = "\(ObjectIdentifier(t.storage)):\(t.shape)"
         if let name = constants[key] { return name }
         let name = "const.\(constants.count)"
         constants[key] = name
-        initializers.append(.init(name: name, dims: t.shape, floats: t.scalars))
+        var dims = t.shape, values = t.scalars
+        if t.rank >= 2, dims[0] == batch, batch > 1 {
+            let row = values.count / batch
+            if (1..<batch).allSatisfy({ values[($0 * row)..<($0 * row + row)] == values[0..<row] }) {
+                dims[0] = 1; values = Array(values[0..<row])
+            }
+        }
+        initializers.append(.init(name: name, dims: dims, floats: values))
         return name
     }
 
@@ -101,8 +119,9 @@ struct ONNXGraphBuilder {
         func int(_ k: String) throws -> Int { guard let v = a[k]?.int else { throw fail("recorded no '\(k)'") }; return v }
         func float(_ k: String) throws -> Float { guard let v = a[k]?.float else { throw fail("recorded no '\(k)'") }; return v }
         func flag(_ k: String) throws -> Bool { guard let v = a[k]?.bool else { throw fail("recorded no '\(k)'") }; return v }
+        let carries = trace.operands.map(carriesBatch)
         func notBatch(_ axis: Int) throws {
-            if axis == 0 { throw fail("acts on the batch axis of \(Shape.describe(shapes[0])), which the exported graph leaves dynamic") }
+            if axis == 0 && carries.contains(true) { throw fail("acts on the batch axis of \(Shape.describe(shapes[0])), which the exported graph leaves dynamic") }
         }
         let out: String
         switch op {
@@ -135,16 +154,24 @@ struct ONNXGraphBuilder {
             out = emit(op == .softmax ? "Softmax" : "LogSoftmax", ins, scope: scope, [.int("axis", try int("axis"))])
         case .reshape:
             let target = try ints("shape")
+            if !carries[0] {
+                values[ObjectIdentifier(n)] = emit("Reshape", [ins[0], int64s(target)], scope: scope)
+                return
+            }
             guard let first = target.first, shapes[0].first == batch, first == batch else {
                 throw fail("reshapes \(Shape.describe(shapes[0])) into \(Shape.describe(target)), changing the batch axis (the exported graph keeps axis 0 as the dynamic batch)")
             }
             out = emit("Reshape", [ins[0], int64s([0] + target.dropFirst())], scope: scope)
         case .permute:
             let axes = try ints("axes")
-            if axes.first != 0 { throw fail("moves the batch axis (permutation \(axes))") }
+            if axes.first != 0 && carries[0] { throw fail("moves the batch axis (permutation \(axes))") }
             out = emit("Transpose", ins, scope: scope, [.ints("perm", axes)])
         case .expand:
             let target = try ints("shape")
+            if !carries[0] {
+                values[ObjectIdentifier(n)] = emit("Expand", [ins[0], int64s(target)], scope: scope)
+                return
+            }
             guard target.count == shapes[0].count, target.first == batch, shapes[0].first == batch else {
                 throw fail("broadcasts \(Shape.describe(shapes[0])) to \(Shape.describe(target)) across the batch axis")
             }
@@ -212,11 +239,19 @@ struct ONNXGraphBuilder {
             let shift = try flag("hasBias") ? ins[k] : constant(Tensor.zeros([c]))
             out = emit("BatchNormalization", [ins[0], scale, shift, try value(of: mean, scope: scope), try value(of: variance, scope: scope)],
                        scope: scope, [.float("epsilon", try float("eps"))])
+        case .embedding:
+            guard let ids = a["ids"]?.tensor, carriesBatch(ids) else {
+                throw fail("looks up indices that are not read from the model's input on the tape (pass token ids as a Float tensor to Embedding(tokens:))")
+            }
+            let index = emit("Cast", [try value(of: ids, scope: scope)], scope: scope, [.int("to", ONNX.DataType.int64.rawValue)])
+            out = emit("Gather", [ins[0], index], scope: scope, [.int("axis", 0)])
+            batched.insert(ObjectIdentifier(n))
         case .dropout:
             throw fail("ran in training mode; export evaluates the model (dropout is the identity there)")
         default:
             throw fail("has no ONNX export rule (shapes \(shapes.map { Shape.describe($0) }.joined(separator: ", ")))")
         }
         values[ObjectIdentifier(n)] = out
+        if carries.contains(true) { batched.insert(ObjectIdentifier(n)) }
     }
 }

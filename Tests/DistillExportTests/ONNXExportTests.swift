@@ -75,11 +75,40 @@ final class ONNXExportTests: XCTestCase {
         }
     }
 
-    func testTextModelsAreRefusedNamingTheEmbedding() throws {
-        let model = try ModelZoo.make("bilstm:vocab=50,embed=8,hidden=6", input: .tokens(classes: 5))
-        XCTAssertThrowsError(try ONNXExporter(model: model, inputShape: [7]).export()) { e in
+    /// The text classifiers export at a fixed sequence length (token ids [batch, T] as floats):
+    /// onnxruntime's logits on 200 random sequences equal the engine's, at batch 200 and 1.
+    func testTextModelsMatchOnnxRuntime() throws {
+        let specs = ["bilstm:vocab=50,embed=8,hidden=6,layers=2", "transformer:vocab=50,dim=16,heads=2,depth=2,ff=32,maxlen=12"]
+        var g = SeededGenerator(seed: 5)
+        let tokens = Tensor(shape: [200, 7], scalars: (0..<1400).map { _ in Float(g.nextInt(below: 50)) })
+        try NumPy.write(NumPyArray(tokens), to: dir + "/tokens.npy")
+        var jobs: [String] = []
+        for (k, spec) in specs.enumerated() {
+            let model = try ModelZoo.make(spec, input: .tokens(classes: 5), seed: UInt64(k + 20))
+            let opt = SGD(model.trainableParameters(), learningRate: 0.05, momentum: 0.9)
+            for s in 0..<3 {
+                model.zeroGradients()
+                let batch = tokens.slice(axis: 0, start: 16 * s, length: 16)
+                crossEntropy(logits: model(batch), labels: IntTensor((0..<16).map { ($0 + s) % 5 })).backward()
+                opt.step()
+            }
+            model.eval()
+            try ONNXExporter(model: model, inputShape: [7], metadata: ["model": spec]).write(to: "\(dir)/text\(k).onnx")
+            try NumPy.write(NumPyArray(Self.logits(model, tokens)), to: "\(dir)/text\(k).npy")
+            jobs.append("\(spec) \(dir)/text\(k).onnx \(dir)/tokens.npy \(dir)/text\(k).npy meta=model:\(spec) init=embedding.weight")
+        }
+        let results = try runChecks(jobs)
+        for (k, spec) in specs.enumerated() {
+            XCTAssertTrue(results[k]?.hasPrefix("\(spec) OK ") == true, results[k] ?? "\(spec): no result")
+        }
+    }
+
+    func testAnEmbeddingOfIndicesOffTheTapeIsRefused() throws {
+        var g = SeededGenerator(seed: 1)
+        let model = Sequential(Lookup(Embedding(numEmbeddings: 4, dim: 1, using: &g)))
+        XCTAssertThrowsError(try ONNXExporter(model: model, inputShape: [4]).export()) { e in
             let text = "\(e)"
-            XCTAssertTrue(text.contains("'embedding'") && text.contains("module 'embedding"), text)
+            XCTAssertTrue(text.contains("'embedding'") && text.contains("not read from the model's input") && text.contains("module '0.table (Embedding)'"), text)
         }
     }
 
@@ -105,6 +134,13 @@ final class ONNXExportTests: XCTestCase {
     }
 
     // MARK: helpers
+
+    /// Looks up fixed indices (not read from its input): the exporter cannot follow them.
+    final class Lookup: Module {
+        let table: Embedding
+        init(_ table: Embedding) { self.table = table; super.init(); register(child: table, as: "table") }
+        override func forward(_ x: Tensor) -> Tensor { x * table(IntTensor(shape: [1, 4], scalars: [0, 1, 2, 3])).reshaped([1, 4]) }
+    }
 
     /// A layer the exporter has no rule for (index selection).
     final class Picky: Module {
