@@ -13,6 +13,8 @@ public enum ExportError: Error, CustomStringConvertible, Equatable {
     case unknownLeaf(shape: [Int], module: String?)
     /// The example input shape does not fit the model.
     case badInputShape([Int], reason: String)
+    /// A parameter or buffer holding NaN or infinity (a diverged run): the file would be wrong.
+    case nonFinite(path: String)
 
     public var description: String {
         func inModule(_ m: String?) -> String { m.map { " in module '\($0)'" } ?? " in the model's own forward" }
@@ -25,6 +27,8 @@ public enum ExportError: Error, CustomStringConvertible, Equatable {
             return "ONNX export: a trainable tensor \(Shape.describe(shape))\(inModule(module)) is not a registered parameter of the model (register it, or the exported graph could not name it)"
         case let .badInputShape(shape, reason):
             return "ONNX export: input shape \(Shape.describe(shape)) \(reason)"
+        case let .nonFinite(path):
+            return "ONNX export: '\(path)' holds NaN or infinite values (a diverged run?); nothing was written"
         }
     }
 }
@@ -63,6 +67,8 @@ public struct ONNXExporter {
               inputShape.reduce(1, *) <= Limits.maxImagePixels else {
             throw ExportError.badInputShape(inputShape, reason: "is not a list of positive sizes")
         }
+        for (path, p) in model.namedParameters() where !p.value.allFinite { throw ExportError.nonFinite(path: path) }
+        for (path, b) in model.namedBuffers() where !b.value.allFinite { throw ExportError.nonFinite(path: path) }
         let modes = model.namedModules().map { ($0.module, $0.module.isTraining) }
         defer { for (m, on) in modes { m.train(on) } }
         model.eval()
