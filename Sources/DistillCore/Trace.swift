@@ -53,7 +53,4 @@ public struct OpTrace {
 extension GradNode {
     /// Nodes reachable from this one, every node after the nodes it depends on (this one last).
     public func tracedOrder() -> [GradNode] { Autograd.order(from: self).reversed() }
-
-    /// The shape of the value this node stands for.
-    public var valueShape: [Int] { shape }
 }
