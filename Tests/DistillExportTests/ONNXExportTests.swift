@@ -54,6 +54,24 @@ final class ONNXExportTests: XCTestCase {
         }
     }
 
+    /// Every rule the zoo does not reach (unary math, reductions, softmax, expand, padded and
+    /// strided pooling, grouped and dilated convolution) against onnxruntime on random inputs.
+    func testTheRemainingRulesMatchOnnxRuntime() throws {
+        var g = SeededGenerator(seed: 9)
+        let vector = Tensor.normal([50, 6], using: &g), image = Tensor.normal([50, 4, 8, 8], using: &g)
+        try NumPy.write(NumPyArray(vector), to: dir + "/v.npy")
+        try NumPy.write(NumPyArray(image), to: dir + "/i.npy")
+        var jobs: [String] = []
+        for (k, (model, x, shape)) in [(Elementwise() as Module, vector, [6]), (Pools(using: &g), image, [4, 8, 8])].enumerated() {
+            model.eval()
+            try ONNXExporter(model: model, inputShape: shape).write(to: "\(dir)/r\(k).onnx")
+            try NumPy.write(NumPyArray(Self.logits(model, x)), to: "\(dir)/r\(k).npy")
+            jobs.append("rules\(k) \(dir)/r\(k).onnx \(dir)/\(k == 0 ? "v" : "i").npy \(dir)/r\(k).npy")
+        }
+        let results = try runChecks(jobs)
+        for k in 0..<2 { XCTAssertTrue(results[k]?.hasPrefix("rules\(k) OK ") == true, results[k] ?? "rules\(k): no result") }
+    }
+
     func testTheTraceRestoresTrainingModeAndNamesEveryParameter() throws {
         let model = try ModelZoo.make("resnet8", input: .fashionMNIST)
         model.train()
@@ -134,6 +152,31 @@ final class ONNXExportTests: XCTestCase {
     }
 
     // MARK: helpers
+
+    /// Unary math, clamps, powers, reductions, softmax and a broadcast over the batch, on [N, 6].
+    final class Elementwise: Module {
+        override func forward(_ x: Tensor) -> Tensor {
+            var h = x.leakyRelu(slope: 0.1) + x.gelu() * 0.5 - x.softplus() / 2 + x.clamped(min: -0.5, max: 0.5) + x.clamped(min: 0)
+            h = h + x.abs().pow(1.5) + x.pow(2) + (x.sigmoid() + 0.1).log() + x.tanh().exp() - (x * x + 1).sqrt() + (-x).erf() + x.relu()
+            let s = h.softmax(alongAxis: 1) + h.logSoftmax(alongAxis: 1) + h.max(alongAxis: 1, keepDims: true)
+            return s + h.sum(alongAxes: [1], keepDims: true).expanded(to: h.shape) + h.mean(alongAxis: 1).reshaped([h.shape[0], 1])
+        }
+    }
+
+    /// Grouped, dilated and strided convolution; padded max and average pooling; adaptive pooling to 2×2.
+    final class Pools: Module {
+        let conv: Conv2d
+        init(using g: inout SeededGenerator) {
+            conv = Conv2d(4, 6, kernel: (3, 3), stride: (2, 1), padding: (2, 1), dilation: (2, 1), groups: 2, using: &g)
+            super.init()
+            register(child: conv, as: "conv")
+        }
+        override func forward(_ x: Tensor) -> Tensor {
+            var h = maxPool2d(conv(x), kernel: (3, 3), stride: (1, 2), padding: (1, 1))
+            h = avgPool2d(h, kernel: (3, 3), stride: (1, 1), padding: (1, 1), countIncludePad: false) + avgPool2d(h, kernel: (3, 3), stride: (1, 1), padding: (1, 1))
+            return adaptiveAvgPool2d(h, outputSize: (2, 2)).flattened()
+        }
+    }
 
     /// Looks up fixed indices (not read from its input): the exporter cannot follow them.
     final class Lookup: Module {
