@@ -59,36 +59,33 @@ struct ONNXGraphBuilder {
     /// LSTM's zero initial state [N, H]) is written with axis 0 of size 1, so it broadcasts over any
     /// batch instead of fixing it.
     private mutating func constant(_ t: Tensor) -> String {
-        let key = "\(ObjectIdentifier(t.storage)):\(t.shape)"
-        if let name = constants[key] { return name }
-        let name = "const.\(constants.count)"
-        constants[key] = name
-        var dims = t.shape, values = t.scalars
-        if t.rank >= 2, dims[0] == batch, batch > 1 {
-            let row = values.count / batch
-            if (1..<batch).allSatisfy({ values[($0 * row)..<($0 * row + row)] == values[0..<row] }) {
-                dims[0] = 1; values = Array(values[0..<row])
+        let batch = batch
+        return interned("\(ObjectIdentifier(t.storage)):\(t.shape)") { name in
+            var dims = t.shape, values = t.scalars
+            if t.rank >= 2, dims[0] == batch, batch > 1 {
+                let row = values.count / batch
+                if (1..<batch).allSatisfy({ values[($0 * row)..<($0 * row + row)] == values[0..<row] }) {
+                    dims[0] = 1; values = Array(values[0..<row])
+                }
             }
+            return .init(name: name, dims: dims, floats: values)
         }
-        initializers.append(.init(name: name, dims: dims, floats: values))
-        return name
     }
 
     private mutating func scalar(_ v: Float) -> String {
-        let key = "scalar:\(v.bitPattern)"
-        if let name = constants[key] { return name }
-        let name = "const.\(constants.count)"
-        constants[key] = name
-        initializers.append(.init(name: name, dims: [], floats: [v]))
-        return name
+        interned("scalar:\(v.bitPattern)") { .init(name: $0, dims: [], floats: [v]) }
     }
 
     private mutating func int64s(_ v: [Int]) -> String {
-        let key = "int64:\(v)"
+        interned("int64:\(v)") { .init(name: $0, dims: [v.count], int64s: v) }
+    }
+
+    /// The initializer `const.K` made once per `key`.
+    private mutating func interned(_ key: String, _ make: (String) -> ONNX.TensorValue) -> String {
         if let name = constants[key] { return name }
         let name = "const.\(constants.count)"
         constants[key] = name
-        initializers.append(.init(name: name, dims: [v.count], int64s: v))
+        initializers.append(make(name))
         return name
     }
 

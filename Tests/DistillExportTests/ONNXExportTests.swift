@@ -49,8 +49,11 @@ final class ONNXExportTests: XCTestCase {
         jobs.append("lenet5+normalize \(dir)/normed.onnx \(dir)/x.npy \(dir)/normed.npy first=Mul")
 
         let results = try runChecks(jobs)
+        // Debian's checker (python3-onnx 1.12, /usr/bin/python3) accepts the same files
+        let debian = try runChecks(jobs, python: "/usr/bin/python3", checkOnly: true)
         for (k, name) in (Self.families + ["lenet5+normalize"]).enumerated() {
             XCTAssertTrue(results[k]?.hasPrefix("\(name) OK ") == true, results[k] ?? "\(name): no result")
+            XCTAssertTrue(debian[k]?.hasPrefix("\(name) OK ") == true, debian[k] ?? "\(name): no result from Debian's onnx")
         }
     }
 
@@ -212,15 +215,16 @@ final class ONNXExportTests: XCTestCase {
         }
     }
 
-    /// Runs check_onnx.py over the jobs; fails (never skips) when onnx or onnxruntime is missing.
-    func runChecks(_ jobs: [String]) throws -> [Int: String] {
+    /// Runs check_onnx.py over the jobs (with the python3 on PATH, or `python`); fails (never
+    /// skips) when onnx or onnxruntime is missing.
+    func runChecks(_ jobs: [String], python: String = ONNXExportTests.python, checkOnly: Bool = false) throws -> [Int: String] {
         guard let script = Bundle.module.url(forResource: "check_onnx", withExtension: "py", subdirectory: "Fixtures") else {
             XCTFail("Fixtures/check_onnx.py is missing from the test bundle"); return [:]
         }
         try (jobs.joined(separator: "\n") + "\n").write(toFile: dir + "/jobs.txt", atomically: true, encoding: .utf8)
-        let r = try Subprocess.run("/usr/bin/env", [Self.python, script.path, dir + "/jobs.txt"], timeout: 300)
+        let r = try Subprocess.run("/usr/bin/env", [python, script.path, dir + "/jobs.txt"] + (checkOnly ? ["--check-only"] : []), timeout: 300)
         if r.output.contains("MISSING:") || r.status != 0 {
-            XCTFail("check_onnx.py (python3 on PATH) failed with status \(r.status); run `make setup`, which installs onnx and onnxruntime:\n\(r.output.suffix(2000))")
+            XCTFail("check_onnx.py (\(python)) failed with status \(r.status); run `make setup`, which installs python3-onnx, onnx and onnxruntime:\n\(r.output.suffix(2000))")
         }
         var out: [Int: String] = [:]
         for line in r.output.split(separator: "\n") where line.hasPrefix("job ") {
