@@ -43,7 +43,7 @@ let package = Package(
         .testTarget(name: "DistillCoreTests", dependencies: ["DistillCore", "DistillTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DistillDataTests", dependencies: ["DistillData"]),
         .testTarget(name: "DistillTests", dependencies: ["Distill", "DistillFuzz", "DistillTestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "DistillCLITests", dependencies: ["DistillCLI", "DistillData"]),
+        .testTarget(name: "DistillCLITests", dependencies: ["DistillCLI", "DistillData", "DistillNN"]),
         .testTarget(name: "DistillExportTests", dependencies: ["DistillExport", "DistillNN", "DistillData", "DistillTestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "DistillNNTests", dependencies: ["DistillNN", "DistillData", "DistillTestSupport"], resources: [.copy("Fixtures")]),

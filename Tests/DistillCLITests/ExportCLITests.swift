@@ -2,6 +2,7 @@ import XCTest
 import Foundation
 import DistillCore
 import DistillData
+import DistillNN
 
 /// `distill export` through the built binary: a student distilled by `distill distill` exports to
 /// ONNX, passes the onnx checker, and onnxruntime (the python3 on PATH, installed by `make setup`)
@@ -71,15 +72,36 @@ final class ExportCLITests: XCTestCase {
         XCTAssertTrue(wrongModel.stderr.contains("does not match the model lenet5"), wrongModel.stderr)
     }
 
-    /// Copies a safetensors file without its `__metadata__` (as PyTorch's writers leave it).
+    /// A text classifier exports at the sequence length `--input-shape T` names (its file records
+    /// none); without it the error asks for T.
+    func testATextModelExportsAtTheSequenceLengthGiven() throws {
+        let root = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let spec = "transformer:vocab=30,dim=8,heads=2,depth=1,ff=16,maxlen=16"
+        let file = root.appendingPathComponent("text.safetensors").path
+        try ModelZoo.make(spec, input: .tokens(classes: 4)).save(to: file, metadata: ["model": spec, "classes": "4"])
+        let onnx = root.appendingPathComponent("text.onnx").path
+        let none = try CLI.run(["export", "--checkpoint", file, "--out", onnx])
+        XCTAssertEqual(none.status, 1)
+        XCTAssertTrue(none.stderr.contains("--input-shape T"), none.stderr)
+        let e = try CLI.run(["export", "--checkpoint", file, "--input-shape", "12", "--out", onnx])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        XCTAssertTrue(e.stdout.contains("wrote \(onnx): \(spec), 4 classes, input [batch, 12]"), e.stdout)
+        let check = """
+        import sys, numpy as np, onnx, onnxruntime as ort
+        m = onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True)
+        z = ort.InferenceSession(sys.argv[1], providers=["CPUExecutionProvider"]).run(["logits"], {"input": np.zeros((5, 12), np.float32)})[0]
+        assert z.shape == (5, 4), z.shape
+        print("OK")
+        """
+        let py = try CLI.runPython(check, [onnx])
+        XCTAssertTrue(py.status == 0 && py.stdout.hasPrefix("OK"), "\(py.stdout)\n\(py.stderr)")
+    }
+
+    /// Copies a safetensors file without its metadata (as PyTorch's writers leave it).
     static func withoutMetadata(_ path: String, to dest: String) throws {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        let n = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
-        var header = try XCTUnwrap(JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + n))) as? [String: Any])
-        header["__metadata__"] = nil
-        let json = try JSONSerialization.data(withJSONObject: header)
-        var out = Data((0..<8).map { UInt8((json.count >> (8 * $0)) & 0xff) })
-        out.append(json); out.append(data.subdata(in: (8 + n)..<data.count))
-        try out.write(to: URL(fileURLWithPath: dest))
+        var file = try SafeTensors.read(from: path)
+        file.metadata = [:]
+        try file.write(to: dest)
     }
 }
