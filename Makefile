@@ -4,13 +4,13 @@ SHELL := /bin/bash
 # AVX-512 machines get skylake-avx512 (swiftc does not know x86-64-v4), others x86-64-v3.
 CPU ?= $(shell grep -q avx512f /proc/cpuinfo 2>/dev/null && echo skylake-avx512 || echo x86-64-v3)
 RELEASE := -c release -Xswiftc -target-cpu -Xswiftc $(CPU)
-DEB_PACKAGES := libdnnl-dev zlib1g-dev libopenmpi-dev openmpi-bin libpng-dev libturbojpeg0-dev python3-torch python3-numpy dataset-fashion-mnist libopenblas0-openmp
+DEB_PACKAGES := libdnnl-dev zlib1g-dev libopenmpi-dev openmpi-bin libpng-dev libturbojpeg0-dev python3-torch python3-numpy python3-onnx dataset-fashion-mnist libopenblas0-openmp
 export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: setup build release test run bench bench-schemes bench-checkpoint bench-mpi fuzz fuzz-ci studies studies-short clean
 
-## Installs the Debian packages the build and the tests need, when any is missing, and TensorBoard
-## (PyPI) for the test that reads the event files back.
+## Installs the Debian packages the build and the tests need, when any is missing, TensorBoard
+## (PyPI) for the test that reads the event files back, and onnx + onnxruntime (PyPI) for the export tests.
 setup:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -20,6 +20,8 @@ setup:
 	fi
 # (the event-file test reads tb/ with TensorBoard's own reader, run by the python3 on PATH)
 	@python3 -c "import tensorboard" 2>/dev/null || python3 -m pip install --quiet tensorboard
+# (the ONNX export tests check files with the onnx checker and run them with onnxruntime, same python3)
+	@python3 -c "import onnx, onnxruntime" 2>/dev/null || python3 -m pip install --quiet onnx onnxruntime
 
 build: setup
 	swift build

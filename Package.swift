@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "DistillNN", targets: ["DistillNN"]),
         .library(name: "DistillData", targets: ["DistillData"]),
         .library(name: "Distill", targets: ["Distill"]),
+        .library(name: "DistillExport", targets: ["DistillExport"]),
         .executable(name: "distill", targets: ["DistillCLI"]),
         .executable(name: "distill-bench", targets: ["DistillBench"]),
     ],
@@ -29,9 +30,11 @@ let package = Package(
         .target(name: "DistillData", dependencies: ["DistillCore", "CZlib", "CPNG", "CTurboJPEG"]),
         .target(name: "Distill", dependencies: ["DistillCore", "DistillNN", "DistillData", .product(name: "Yams", package: "Yams")]),
         .target(name: "DistillDistributed", dependencies: ["DistillCore", "DistillNN", "CMPI"]),
+        // ONNX export: traces a model's forward (Core's tape) and writes the protobuf itself.
+        .target(name: "DistillExport", dependencies: ["DistillCore", "DistillNN"]),
         .executableTarget(
             name: "DistillCLI",
-            dependencies: ["Distill", "DistillDistributed", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["Distill", "DistillDistributed", "DistillExport", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "DistillBench", dependencies: ["DistillCore", "DistillNN"], path: "Benchmarks/DistillBench"),
         .executableTarget(name: "SchemeBench", dependencies: ["Distill"], path: "Benchmarks/SchemeBench"),
         .executableTarget(name: "CheckpointBench", dependencies: ["Distill"], path: "Benchmarks/CheckpointBench"),
@@ -44,7 +47,9 @@ let package = Package(
         .testTarget(name: "DistillCoreTests", dependencies: ["DistillCore", "DistillTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DistillDataTests", dependencies: ["DistillData"]),
         .testTarget(name: "DistillTests", dependencies: ["Distill", "DistillFuzz", "DistillTestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "DistillCLITests", dependencies: ["DistillCLI", "DistillData"]),
+        .testTarget(name: "DistillCLITests", dependencies: ["DistillCLI", "DistillData", "DistillNN"]),
+        .testTarget(name: "DistillExportTests", dependencies: ["DistillExport", "DistillNN", "DistillData", "DistillTestSupport"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "DistillNNTests", dependencies: ["DistillNN", "DistillData", "DistillTestSupport"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]

@@ -29,7 +29,7 @@ trap 'rm -rf "$TMP"; kill $(jobs -p) 2>/dev/null || true' EXIT
 : > "$OUT"
 
 # name | model | subset
-WORKLOADS=("mlp|mlp:1200x1200|12000" "cnn|cnn:16x32,fc=64|6000" "resnet|resnet8|3000")
+WORKLOADS=("mlp|mlp:1200x1200|12000" "cnn|cnn:16x32,fc=64|6000" "resnet|resnet8|2000")
 POLICIES=("binary|" "libgomp-default|DISTILL_WAIT_POLICY=keep" "active|OMP_WAIT_POLICY=ACTIVE" "passive|OMP_WAIT_POLICY=PASSIVE"
           "spin-1e3|GOMP_SPINCOUNT=1000" "spin-1e4|GOMP_SPINCOUNT=10000" "spin-1e5|GOMP_SPINCOUNT=100000")
 
@@ -54,14 +54,14 @@ for w in "${WORKLOADS[@]}"; do
                 IFS='|' read -r pname penv <<< "$p"
                 competitor=""
                 if [ "$machine" = busy ]; then
-                    # the competitor loops the same training (libgomp's default policy) until killed
-                    ( while true; do env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT DISTILL_WAIT_POLICY=keep "$BIN" train --model "$model" \
-                        --subset "$subset" --epochs 1 --threads 2 --quiet --out "$TMP/competitor" > /dev/null 2>&1; rm -rf "$TMP/competitor"; done ) &
+                    # the competitor: the same training for many epochs (libgomp's default policy), killed after the measurement
+                    ( exec env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT DISTILL_WAIT_POLICY=keep "$BIN" train --model "$model" --subset "$subset" \
+                        --epochs 1000 --threads 2 --quiet --out "$TMP/competitor-$rep-$pname" > /dev/null 2>&1 ) &
                     competitor=$!
                     sleep 2
                 fi
                 ips=$(train "$model" "$subset" "$penv" "$TMP/run")
-                if [ -n "$competitor" ]; then kill "$competitor" 2>/dev/null; wait "$competitor" 2>/dev/null || true; pkill -f "$TMP/competitor" || true; fi
+                if [ -n "$competitor" ]; then kill -9 "$competitor" 2>/dev/null || true; wait "$competitor" 2>/dev/null || true; rm -rf "$TMP"/competitor-*; fi
                 echo "{\"workload\": \"$wname\", \"model\": \"$model\", \"machine\": \"$machine\", \"policy\": \"$pname\", \"rep\": $rep, \"images_per_s\": $ips}" >> "$OUT"
             done
         done

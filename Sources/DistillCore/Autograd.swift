@@ -15,6 +15,8 @@ public final class GradNode {
     let shape: [Int]
     /// Accumulated gradient of a leaf.
     public internal(set) var grad: Tensor?
+    /// Operands and attributes of the op, kept only while a `Trace` is active (for export).
+    public internal(set) var trace: OpTrace?
     var pending: Tensor?
 
     public var isLeaf: Bool { op == nil }
@@ -106,11 +108,14 @@ extension Tensor {
     /// Records an op. `inputs` are the op's differentiable operands; the pullback receives the
     /// gradient of the result and the result itself (with its node, so second-order graphs can
     /// flow through it; its values are only valid when `savesOutput`), and returns one gradient
-    /// (or nil) per input, each of that input's shape.
+    /// (or nil) per input, each of that input's shape. `attributes` (stride, axes, …) is evaluated
+    /// only while a `Trace` is active, and kept with the operands for export.
     public static func record(_ op: OpName, result: Tensor, inputs: [Tensor], savesOutput: Bool = false,
+                              attributes: @autoclosure () -> [String: TraceAttribute] = [:],
                               pullback: @escaping (_ grad: Tensor, _ output: Tensor) -> [Tensor?]) -> Tensor {
         guard GradMode.isEnabled, inputs.contains(where: { $0.node != nil }) else { return result }
         let node = GradNode(op: op, shape: result.shape, inputs: inputs.map { $0.node }, pullback: pullback)
+        if Trace.isActive { node.trace = OpTrace(operands: inputs, attributes: attributes(), scope: Trace.scope) }
         if savesOutput { node.savedOutput = result.storage }
         return Tensor(storage: result.storage, shape: result.shape, node: node)
     }

@@ -76,7 +76,13 @@ open class Module {
 
     /// Runs `forward` (on normalised images when the model has an `inputNormalization`),
     /// recording feature taps when any are attached.
+    /// While a `Trace` is active, the ops it runs are attributed to this module's path.
     public final func callAsFunction(_ x: Tensor) -> Tensor {
+        guard Trace.isActive else { return run(x) }
+        return Trace.within(ObjectIdentifier(self)) { run(x) }
+    }
+
+    private func run(_ x: Tensor) -> Tensor {
         let x = inputNormalization.map { $0.apply(x) } ?? x
         guard let slot = tapSlot else { return forward(x) }
         slot.record(.input, x)
@@ -88,6 +94,11 @@ open class Module {
     /// For modules whose forward takes other arguments (masks, indices): records `input` and the
     /// result of `body` under the attached taps.
     public final func tapped(input: Tensor?, _ body: () -> Tensor) -> Tensor {
+        if Trace.isActive { return Trace.within(ObjectIdentifier(self)) { tappedBody(input: input, body) } }
+        return tappedBody(input: input, body)
+    }
+
+    private func tappedBody(input: Tensor?, _ body: () -> Tensor) -> Tensor {
         guard let slot = tapSlot else { return body() }
         if let input { slot.record(.input, input) }
         let y = body()

@@ -227,6 +227,8 @@ final class BadInputTableTests: XCTestCase {
         try check([
             Row(what: "eval of a checkpoint with a NaN weight", args: ["eval", "--checkpoint", nan] + data, phrase: "NaN or infinite"),
             Row(what: "compare with a NaN student", args: ["compare", "--teacher", good, "--student", nan] + data, phrase: "nan.safetensors"),
+            Row(what: "export of a checkpoint with a NaN weight", args: ["export", "--checkpoint", nan, "--out", f.path("nan.onnx")], phrase: "NaN or infinite"),
+            Row(what: "export to a folder that does not exist", args: ["export", "--checkpoint", good, "--out", f.path("missing/dir/m.onnx")], phrase: "missing/dir"),
             Row(what: "distil with a diverging learning rate (outputs overflow)", args: ["distill", "--teacher", good, "--student", "mlp:16", "--epochs", "3",
                                                                     "--lr", "1e9", "--quiet", "--out", f.path("kd")] + data, phrase: "are NaN or infinite"),
             Row(what: "distil with a diverging learning rate (the loss)", args: ["distill", "--teacher", good, "--student", "mlp:16", "--epochs", "3",

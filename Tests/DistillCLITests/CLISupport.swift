@@ -35,7 +35,18 @@ enum CLI {
     }
 
     static func run(_ args: [String], timeout: TimeInterval = 120) throws -> Result {
-        let p = process(args)
+        try capture(process(args), "distill \(args.joined(separator: " "))", timeout: timeout)
+    }
+
+    /// Runs the python3 on PATH (the one `make setup` installs onnx and onnxruntime into) on `code`.
+    static func runPython(_ code: String, _ args: [String], timeout: TimeInterval = 120) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", code] + args
+        return try capture(p, "python3", timeout: timeout)
+    }
+
+    static func capture(_ p: Process, _ what: String, timeout: TimeInterval) throws -> Result {
         let tmp = try temporaryDirectory()
         let outURL = tmp.appendingPathComponent("stdout"), errURL = tmp.appendingPathComponent("stderr")
         FileManager.default.createFile(atPath: outURL.path, contents: nil)
@@ -45,7 +56,7 @@ enum CLI {
         try p.run()
         let deadline = Date().addingTimeInterval(timeout)
         while p.isRunning && Date() < deadline { usleep(5_000) }
-        if p.isRunning { p.terminate(); XCTFail("distill \(args.joined(separator: " ")) timed out after \(timeout) s") }
+        if p.isRunning { p.terminate(); XCTFail("\(what) timed out after \(timeout) s") }
         p.waitUntilExit()
         let outData = try Data(contentsOf: outURL), errData = try Data(contentsOf: errURL)
         try? FileManager.default.removeItem(at: tmp)

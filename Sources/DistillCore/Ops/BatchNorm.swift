@@ -47,7 +47,10 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
     if let bias { inputs.append(bias) }
     let axes = x.rank == 4 ? [0, 2, 3] : [0]
     let bshape = x.rank == 4 ? [1, c, 1, 1] : [1, c]
-    return Tensor.record(.batchNorm, result: y, inputs: inputs) { g, _ in
+    let stats = (runningMean, runningVar)
+    return Tensor.record(.batchNorm, result: y, inputs: inputs,
+                         attributes: ["eps": .float(eps), "training": .bool(training), "runningMean": .tensor(stats.0),
+                                      "runningVar": .tensor(stats.1), "hasWeight": .bool(weight != nil), "hasBias": .bool(bias != nil)]) { g, _ in
         let needX = x.node != nil, needW = weight?.node != nil, needB = bias?.node != nil
         var gx: Tensor?, gw: Tensor?, gb: Tensor?
         if !GradMode.isEnabled {

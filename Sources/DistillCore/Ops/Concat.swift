@@ -33,7 +33,7 @@ extension Tensor {
                 off += chunk
             }
         }
-        return record(.concat, result: r, inputs: xs) { g, _ in
+        return record(.concat, result: r, inputs: xs, attributes: ["axis": .int(a)]) { g, _ in
             var start = 0
             return zip(xs, sizes).map { x, n in
                 defer { start += n }
@@ -62,7 +62,7 @@ extension Tensor {
                 for i in 0..<outer { (o + (i * k + j) * inner).update(from: p + i * inner, count: inner) }
             }
         }
-        return record(.stack, result: r, inputs: xs) { g, _ in
+        return record(.stack, result: r, inputs: xs, attributes: ["axis": .int(a)]) { g, _ in
             xs.enumerated().map { j, x in
                 x.node == nil ? nil : g.slice(axis: a, start: j, length: 1).reshaped(s)
             }

@@ -77,7 +77,9 @@ enum ConvOps {
                                 y: out, g)
         }
         let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
-        return Tensor.record(.conv2d, result: y, inputs: inputs) { dy, _ in
+        return Tensor.record(.conv2d, result: y, inputs: inputs,
+                             attributes: ["stride": .ints([g.sh, g.sw]), "padding": .ints([g.ph, g.pw]),
+                                          "dilation": .ints([g.dh, g.dw]), "groups": .int(g.groups)]) { dy, _ in
             var grads: [Tensor?] = [x.node == nil ? nil : data(dy, weight, g),
                                     weight.node == nil ? nil : weightGradient(x, dy, g)]
             if let bias { grads.append(bias.node == nil ? nil : biasGradient(dy, g)) }

@@ -3,8 +3,10 @@
 /// out[…, :] = weight[indices[…], :]. Shapes: weight [V, D], indices any shape with values in
 /// 0 ..< V; result indices.shape + [D]. The gradient scatter-adds rows of the incoming gradient
 /// into a [V, D] table (repeated indices add up); that adjoint is recorded as `embedding` too,
-/// and its pullback is the lookup again, so the op differentiates to any order.
-public func embedding(_ indices: IntTensor, weight: Tensor) -> Tensor {
+/// and its pullback is the lookup again, so the op differentiates to any order. `ids`, when
+/// given, is the tensor the indices were read from (token ids carried as Float values): a trace
+/// records it, so an exported graph looks them up from its input.
+public func embedding(_ indices: IntTensor, weight: Tensor, ids: Tensor? = nil) -> Tensor {
     ensure(weight.rank == 2, "embedding: weight must be [V, D], got \(Shape.describe(weight.shape))")
     let v = weight.shape[0]
     for (j, i) in indices.scalars.enumerated() where i < 0 || i >= v {
@@ -12,7 +14,7 @@ public func embedding(_ indices: IntTensor, weight: Tensor) -> Tensor {
     }
     let r = EmbeddingKernels.lookup(weight, indices: indices)
     let wShape = weight.shape
-    return Tensor.record(.embedding, result: r, inputs: [weight]) { g, _ in
+    return Tensor.record(.embedding, result: r, inputs: [weight], attributes: ids.map { ["ids": .tensor($0)] } ?? [:]) { g, _ in
         [embeddingAdjoint(g, indices: indices, weightShape: wShape)]
     }
 }

@@ -24,7 +24,7 @@ extension Tensor {
                            c: c + i * m * n, ldc: n)
             }
         }
-        return record(.matmul, result: r, inputs: [a, b]) { g, _ in
+        return record(.matmul, result: r, inputs: [a, b], attributes: ["transposeA": .bool(transposeA), "transposeB": .bool(transposeB)]) { g, _ in
             var ga: Tensor? = nil, gb: Tensor? = nil
             if a.node != nil {
                 switch (transposeA, transposeB) {

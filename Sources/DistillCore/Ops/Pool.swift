@@ -27,7 +27,9 @@ public func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil
         PoolKernels.maxForward(x.storage.pointer, planes: planes, h: h, w: w, oh: oh, ow: ow, k: kernel, s: s, p: padding, out, idx.pointer)
     }
     let inShape = x.shape
-    return Tensor.record(.maxPool2d, result: y, inputs: [x]) { g, _ in
+    return Tensor.record(.maxPool2d, result: y, inputs: [x],
+                         attributes: ["kernel": .ints([kernel.0, kernel.1]), "stride": .ints([s.0, s.1]),
+                                      "padding": .ints([padding.0, padding.1])]) { g, _ in
         [PoolOps.maxScatter(g, idx, inShape: inShape)]
     }
 }
@@ -46,7 +48,9 @@ public func avgPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil
     ensure(x.shape[2] + 2 * padding.0 >= kernel.0 && x.shape[3] + 2 * padding.1 >= kernel.1,
                  "avgPool2d: kernel \(kernel) does not fit input \(Shape.describe(x.shape)) padded by \(padding)")
     let plan = WindowPlan.avgPool(h: x.shape[2], w: x.shape[3], k: kernel, s: s, p: padding, countIncludePad: countIncludePad)
-    return PoolOps.average(x, plan, op: .avgPool2d)
+    return PoolOps.average(x, plan, op: .avgPool2d,
+                           attributes: ["kernel": .ints([kernel.0, kernel.1]), "stride": .ints([s.0, s.1]),
+                                        "padding": .ints([padding.0, padding.1]), "countIncludePad": .bool(countIncludePad)])
 }
 
 /// Average pooling to a fixed output size: output (i, j) averages rows ⌊i·H/OH⌋ ..< ⌈(i+1)·H/OH⌉
@@ -57,7 +61,7 @@ public func adaptiveAvgPool2d(_ x: Tensor, outputSize: (Int, Int)) -> Tensor {
     ensure(outputSize.0 >= 1 && outputSize.1 >= 1 && x.shape[2] >= 1 && x.shape[3] >= 1,
                  "adaptiveAvgPool2d: output size \(outputSize) and input \(Shape.describe(x.shape)) must be non-empty")
     let plan = WindowPlan.adaptive(h: x.shape[2], w: x.shape[3], oh: outputSize.0, ow: outputSize.1)
-    return PoolOps.average(x, plan, op: .adaptiveAvgPool2d)
+    return PoolOps.average(x, plan, op: .adaptiveAvgPool2d, attributes: ["outputSize": .ints([outputSize.0, outputSize.1])])
 }
 
 /// The differentiable pooling primitives with fixed windows or indices.
@@ -85,14 +89,14 @@ enum PoolOps {
     }
 
     /// Window averages of x, recorded as `op` (avgPool2d or adaptiveAvgPool2d).
-    static func average(_ x: Tensor, _ plan: WindowPlan, op: OpName) -> Tensor {
+    static func average(_ x: Tensor, _ plan: WindowPlan, op: OpName, attributes: @autoclosure () -> [String: TraceAttribute] = [:]) -> Tensor {
         ensure(x.rank == 4 && x.shape[2] == plan.h && x.shape[3] == plan.w,
                      "\(op.rawValue): input \(Shape.describe(x.shape)) does not match windows over \(plan.h)×\(plan.w)")
         let planes = x.shape[0] * x.shape[1]
         let y = Tensor.make([x.shape[0], x.shape[1], plan.oh, plan.ow]) { out in
             PoolKernels.average(x.storage.pointer, planes: planes, plan, out)
         }
-        return Tensor.record(op, result: y, inputs: [x]) { g, _ in [averageAdjoint(g, plan, forwardOp: op)] }
+        return Tensor.record(op, result: y, inputs: [x], attributes: attributes()) { g, _ in [averageAdjoint(g, plan, forwardOp: op)] }
     }
 
     /// Transpose of `average`: spreads scale·g over each window (op avgPool2dBackward).

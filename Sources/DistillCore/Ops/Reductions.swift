@@ -10,7 +10,7 @@ extension Tensor {
         let outShape = keepDims ? keptShape : shape.enumerated().filter { !norm.contains($0.offset) }.map { $0.element }
         r = Tensor(storage: r.storage, shape: outShape)
         let inShape = shape
-        return Tensor.record(.sum, result: r, inputs: [self]) { g, _ in
+        return Tensor.record(.sum, result: r, inputs: [self], attributes: ["axes": .ints(norm), "keepDims": .bool(keepDims)]) { g, _ in
             [g.reshaped(keptShape).expanded(to: inShape)]
         }
     }
@@ -45,7 +45,7 @@ extension Tensor {
         let r = keepDims ? values.reshaped(kept) : values
         let (outer, n, inner) = Reduce.split(shape, axis: a)
         let inShape = shape
-        return Tensor.record(.max, result: r, inputs: [self]) { g, _ in
+        return Tensor.record(.max, result: r, inputs: [self], attributes: ["axis": .int(a), "keepDims": .bool(keepDims)]) { g, _ in
             let mask = Tensor.make(inShape) { m in
                 m.initialize(repeating: 0, count: outer * n * inner)
                 for o in 0..<outer { for i in 0..<inner { m[(o * n + idx[o * inner + i]) * inner + i] = 1 } }

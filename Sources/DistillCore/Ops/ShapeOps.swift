@@ -12,7 +12,7 @@ extension Tensor {
         if s == shape { return self }
         let r = Tensor(storage: storage, shape: s)
         let inShape = shape
-        return Tensor.record(.reshape, result: r, inputs: [self]) { g, _ in [g.reshaped(inShape)] }
+        return Tensor.record(.reshape, result: r, inputs: [self], attributes: ["shape": .ints(s)]) { g, _ in [g.reshaped(inShape)] }
     }
 
     public func flattened(fromAxis a: Int = 1) -> Tensor {
@@ -48,7 +48,7 @@ extension Tensor {
         }
         var inverse = [Int](repeating: 0, count: rank)
         for (i, a) in axes.enumerated() { inverse[a] = i }
-        return Tensor.record(.permute, result: r, inputs: [self]) { g, _ in [g.permuted(inverse)] }
+        return Tensor.record(.permute, result: r, inputs: [self], attributes: ["axes": .ints(axes)]) { g, _ in [g.permuted(inverse)] }
     }
 
     /// Swaps two axes (default: the last two).
@@ -64,6 +64,6 @@ extension Tensor {
         ensure(Shape.broadcast(shape, target) == target, "expand: cannot expand \(Shape.describe(shape)) to \(Shape.describe(target))")
         let r = Elementwise.broadcast(self, to: target)
         let inShape = shape
-        return Tensor.record(.expand, result: r, inputs: [self]) { g, _ in [g.unbroadcast(to: inShape)] }
+        return Tensor.record(.expand, result: r, inputs: [self], attributes: ["shape": .ints(target)]) { g, _ in [g.unbroadcast(to: inShape)] }
     }
 }

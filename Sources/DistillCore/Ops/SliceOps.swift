@@ -14,7 +14,8 @@ extension Tensor {
                 (o + i * length * inner).update(from: p + (i * n + start) * inner, count: length * inner)
             }
         }
-        return Tensor.record(.slice, result: r, inputs: [self]) { g, _ in
+        return Tensor.record(.slice, result: r, inputs: [self],
+                             attributes: ["axis": .int(a), "start": .int(start), "length": .int(length)]) { g, _ in
             [g.padded(axis: a, before: start, after: n - start - length)]
         }
     }
@@ -34,7 +35,8 @@ extension Tensor {
                 (o + (i * m + before) * inner).update(from: p + i * n * inner, count: n * inner)
             }
         }
-        return Tensor.record(.pad, result: r, inputs: [self]) { g, _ in
+        return Tensor.record(.pad, result: r, inputs: [self],
+                             attributes: ["axis": .int(a), "before": .int(before), "after": .int(after), "value": .float(value)]) { g, _ in
             [g.slice(axis: a, start: before, length: n)]
         }
     }

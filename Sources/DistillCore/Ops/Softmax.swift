@@ -10,7 +10,7 @@ extension Tensor {
     public func softmax(alongAxis axis: Int = -1) -> Tensor {
         let a = Shape.axis(axis, rank: rank, op: "softmax")
         let r = SoftmaxKernel.softmax(self, axis: a, log: false)
-        return Tensor.record(.softmax, result: r, inputs: [self], savesOutput: true) { g, y in
+        return Tensor.record(.softmax, result: r, inputs: [self], savesOutput: true, attributes: ["axis": .int(a)]) { g, y in
             [y * (g - (g * y).sum(alongAxis: a, keepDims: true))]
         }
     }
@@ -19,7 +19,7 @@ extension Tensor {
     public func logSoftmax(alongAxis axis: Int = -1) -> Tensor {
         let a = Shape.axis(axis, rank: rank, op: "logSoftmax")
         let r = SoftmaxKernel.softmax(self, axis: a, log: true)
-        return Tensor.record(.logSoftmax, result: r, inputs: [self], savesOutput: true) { g, y in
+        return Tensor.record(.logSoftmax, result: r, inputs: [self], savesOutput: true, attributes: ["axis": .int(a)]) { g, y in
             [g - y.exp() * g.sum(alongAxis: a, keepDims: true)]
         }
     }

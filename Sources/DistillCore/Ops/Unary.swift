@@ -27,7 +27,7 @@ extension Tensor {
     public func pow(_ p: Float) -> Tensor {
         let r: Tensor
         if p == 2 { r = Elementwise.map(self) { $0 * $0 } } else { r = Elementwise.map(self) { powf($0, p) } }
-        return Tensor.record(.pow, result: r, inputs: [self]) { g, _ in
+        return Tensor.record(.pow, result: r, inputs: [self], attributes: ["exponent": .float(p)]) { g, _ in
             [p == 2 ? g * self * 2 : g * self.pow(p - 1) * p]
         }
     }
@@ -62,7 +62,7 @@ extension Tensor {
     /// x for x > 0, `slope`·x otherwise (PyTorch default slope 0.01).
     public func leakyRelu(slope: Float = 0.01) -> Tensor {
         let r = Elementwise.map(self) { $0 > 0 ? $0 : slope * $0 }
-        return Tensor.record(.leakyRelu, result: r, inputs: [self]) { g, _ in
+        return Tensor.record(.leakyRelu, result: r, inputs: [self], attributes: ["slope": .float(slope)]) { g, _ in
             [g * Elementwise.map(self.detached()) { $0 > 0 ? 1 : slope }]
         }
     }
@@ -94,7 +94,7 @@ extension Tensor {
     /// Clamps into [lo, hi]; the gradient passes only strictly inside.
     public func clamped(min lo: Float = -.infinity, max hi: Float = .infinity) -> Tensor {
         let r = Elementwise.map(self) { Swift.min(Swift.max($0, lo), hi) }
-        return Tensor.record(.clamp, result: r, inputs: [self]) { g, _ in
+        return Tensor.record(.clamp, result: r, inputs: [self], attributes: ["min": .float(lo), "max": .float(hi)]) { g, _ in
             [g * Elementwise.map(self.detached()) { $0 > lo && $0 < hi ? 1 : 0 }]
         }
     }

@@ -16,6 +16,13 @@ public final class Embedding: Module {
     public func callAsFunction(_ indices: IntTensor) -> Tensor {
         tapped(input: nil) { embedding(indices, weight: weight.value) }
     }
+
+    /// Looks up token ids carried as Float values (integers in 0..<numEmbeddings, checked), with
+    /// the lookup traced from `x` so that an exported graph reads the ids from its input.
+    public func callAsFunction(tokens x: Tensor) -> Tensor {
+        let ids = TokenIDs.from(x, vocabulary: weight.shape[0])
+        return tapped(input: nil) { embedding(ids, weight: weight.value, ids: x) }
+    }
 }
 
 /// Long short-term memory (Hochreiter & Schmidhuber, "Long Short-Term Memory", Neural

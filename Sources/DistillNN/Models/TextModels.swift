@@ -20,7 +20,7 @@ public final class BiLSTMClassifier: Module {
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
-        let e = embedding(TokenIDs.from(x, vocabulary: vocabulary))
+        let e = embedding(tokens: x)
         let out = lstm.run(e).output
         return fc(out.mean(alongAxis: 1))
     }
@@ -58,7 +58,7 @@ public final class TransformerClassifier: Module {
     public override func forward(_ x: Tensor) -> Tensor {
         ensure(x.rank == 2 && x.shape[1] <= maxLength, "TransformerClassifier: input \(Shape.describe(x.shape)) is not [N, T ≤ \(maxLength)]")
         let t = x.shape[1]
-        let h = embedding(TokenIDs.from(x, vocabulary: vocabulary)) + positions.value.slice(axis: 0, start: 0, length: t)
+        let h = embedding(tokens: x) + positions.value.slice(axis: 0, start: 0, length: t)
         return fc(layers(h).mean(alongAxis: 1))
     }
 }
