@@ -5,7 +5,6 @@ SHELL := /bin/bash
 CPU ?= $(shell grep -q avx512f /proc/cpuinfo 2>/dev/null && echo skylake-avx512 || echo x86-64-v3)
 RELEASE := -c release -Xswiftc -target-cpu -Xswiftc $(CPU)
 DEB_PACKAGES := libdnnl-dev zlib1g-dev libopenmpi-dev openmpi-bin libpng-dev libturbojpeg0-dev python3-torch python3-numpy python3-onnx dataset-fashion-mnist libopenblas0-openmp
-export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: setup build release test run bench bench-schemes bench-checkpoint bench-mpi fuzz fuzz-ci studies studies-short clean
 

@@ -84,8 +84,8 @@ def build(cpu):
     return os.path.join(bin_dir, "distill-bench")
 
 
-# Threading variables a setting names itself: inherited values (the Makefile exports
-# OMP_WAIT_POLICY=PASSIVE for robustness on shared cores) would make every setting's label untrue.
+# Threading variables a setting names itself: inherited values (a user's OMP_WAIT_POLICY, say)
+# would make every setting's label untrue.
 THREADING_ENV = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_PROC_BIND", "OMP_PLACES")
 
 
