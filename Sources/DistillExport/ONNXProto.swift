@@ -1,3 +1,4 @@
+import DistillCore
 import Foundation
 
 /// The handful of ONNX protobuf messages an exported classifier needs, and their wire encoding.
@@ -132,45 +133,5 @@ public enum ONNX {
             for (k, v) in metadata { w.message(14) { $0.string(1, k); $0.string(2, v) } }
             return w.bytes
         }
-    }
-}
-
-/// Protobuf wire encoding: varints (wire type 0), 32-bit floats (5) and length-delimited
-/// fields (2: strings, bytes, packed varints, nested messages).
-struct ProtoWriter {
-    private(set) var bytes: [UInt8] = []
-
-    private mutating func varint(_ v: UInt64) {
-        var v = v
-        while v >= 0x80 { bytes.append(UInt8(v & 0x7f) | 0x80); v >>= 7 }
-        bytes.append(UInt8(v))
-    }
-
-    private mutating func key(_ field: Int, _ wire: UInt64) { varint(UInt64(field) << 3 | wire) }
-
-    /// An int32/int64 field (negative values as ten-byte two's complement, as protobuf does).
-    mutating func int(_ field: Int, _ v: Int) { key(field, 0); varint(UInt64(bitPattern: Int64(v))) }
-
-    mutating func float(_ field: Int, _ v: Float) {
-        key(field, 5)
-        withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
-    }
-
-    mutating func bytes(_ field: Int, _ b: [UInt8]) {
-        key(field, 2); varint(UInt64(b.count)); bytes.append(contentsOf: b)
-    }
-
-    mutating func string(_ field: Int, _ s: String) { bytes(field, Array(s.utf8)) }
-
-    mutating func packedInts(_ field: Int, _ values: [Int]) {
-        var inner = ProtoWriter()
-        for v in values { inner.varint(UInt64(bitPattern: Int64(v))) }
-        bytes(field, inner.bytes)
-    }
-
-    mutating func message(_ field: Int, _ body: (inout ProtoWriter) -> Void) {
-        var inner = ProtoWriter()
-        body(&inner)
-        bytes(field, inner.bytes)
     }
 }

@@ -1,3 +1,4 @@
+import DistillCore
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -15,8 +16,8 @@ import Glibc
 /// only four message types and nine fields are written (`Event.wall_time` fixed64 double,
 /// `Event.step` varint, `Event.file_version` string, `Event.summary` and `Event.session_log`
 /// messages, `Summary.value` repeated message, `Summary.Value.tag` string and `simple_value`
-/// fixed32 float, `SessionLog.status` varint), so the encoder is varints, little-endian fixed
-/// widths and length-delimited fields, about forty lines; field numbers are those of
+/// fixed32 float, `SessionLog.status` varint), so the encoder is DistillCore's `ProtoWriter` (varints, little-endian fixed
+/// widths and length-delimited fields, shared with the ONNX writer); field numbers are those of
 /// tensorboard/compat/proto/event.proto and summary.proto.
 ///
 /// Resume: a resumed run opens a new file (TensorBoard reads every event file of a directory in
@@ -71,7 +72,7 @@ public final class TensorBoardWriter {
         }
         var event = ProtoWriter()
         event.double(1, wallTime)
-        event.varint(2, UInt64(bitPattern: Int64(step)))
+        event.int(2, step)
         event.message(5, summary)
         try write(record: event.bytes)
     }
@@ -80,10 +81,10 @@ public final class TensorBoardWriter {
     /// `step` or later (a resumed run writes it at its first step).
     public func sessionStart(step: Int, wallTime: Double = Date().timeIntervalSince1970) throws {
         var log = ProtoWriter()
-        log.varint(1, 1)   // SessionStatus.START
+        log.int(1, 1)   // SessionStatus.START
         var event = ProtoWriter()
         event.double(1, wallTime)
-        event.varint(2, UInt64(bitPattern: Int64(step)))
+        event.int(2, step)
         event.message(7, log)
         try write(record: event.bytes)
     }
@@ -104,38 +105,4 @@ public final class TensorBoardWriter {
     public func close() { try? handle.close() }
 
     deinit { try? handle.close() }
-}
-
-/// The protobuf wire format for the few field kinds event files need.
-struct ProtoWriter {
-    private(set) var bytes: [UInt8] = []
-
-    mutating func rawVarint(_ v: UInt64) {
-        var v = v
-        while v >= 0x80 { bytes.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }
-        bytes.append(UInt8(v))
-    }
-
-    /// Field key: (number << 3) | wire type (0 varint, 1 fixed64, 2 length-delimited, 5 fixed32).
-    mutating func key(_ field: Int, _ wire: UInt64) { rawVarint(UInt64(field) << 3 | wire) }
-
-    mutating func varint(_ field: Int, _ v: UInt64) { key(field, 0); rawVarint(v) }
-
-    mutating func double(_ field: Int, _ v: Double) {
-        key(field, 1)
-        withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes += $0 }
-    }
-
-    mutating func float(_ field: Int, _ v: Float) {
-        key(field, 5)
-        withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes += $0 }
-    }
-
-    mutating func lengthDelimited(_ field: Int, _ data: [UInt8]) {
-        key(field, 2); rawVarint(UInt64(data.count)); bytes += data
-    }
-
-    mutating func string(_ field: Int, _ s: String) { lengthDelimited(field, Array(s.utf8)) }
-
-    mutating func message(_ field: Int, _ m: ProtoWriter) { lengthDelimited(field, m.bytes) }
 }
