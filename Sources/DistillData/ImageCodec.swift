@@ -17,6 +17,22 @@ public struct DecodedImage: Equatable, Sendable {
         self.width = width; self.height = height; self.channels = channels; self.pixels = pixels
     }
 
+    /// Writes the pixels / 255 as `channels` planes [C, H, W] at `out`; a gray image fills every
+    /// plane (gray replicated into R, G and B), an RGB image needs `channels` 3.
+    public func writeCHW(to out: UnsafeMutablePointer<Float>, channels c: Int) {
+        ensure(self.channels == 1 || self.channels == c, "DecodedImage.writeCHW: \(self.channels) channels into \(c)")
+        let plane = width * height, ch = self.channels
+        pixels.withUnsafeBufferPointer { p in
+            for k in 0..<c {
+                let dst = out + k * plane, src = ch == 1 ? 0 : k
+                for i in 0..<plane { dst[i] = DecodedImage.unit[Int(p[i * ch + src])] }
+            }
+        }
+    }
+
+    /// v / 255 for every byte value v.
+    static let unit: [Float] = (0..<256).map { Float($0) / 255 }
+
     /// The same image with gray replicated into R, G and B (an RGB image is returned as it is).
     public var rgb: DecodedImage {
         guard channels == 1 else { return self }

@@ -143,18 +143,8 @@ public enum ImageFolder {
     static func assemble(_ d: Decoded, channels c: Int, classNames: [String], name: String, path: String) throws -> Dataset {
         let h = d.images.first?.height ?? 0, w = d.images.first?.width ?? 0, plane = h * w
         try ImageArrays.checkBytes(count: d.images.count, imageShape: [c, h, w], path: path)
-        var scale = [Float](repeating: 0, count: 256)
-        for v in 0..<256 { scale[v] = Float(v) / 255 }
         let images = Tensor.make([d.images.count, c, h, w]) { o in
-            for (n, image) in d.images.enumerated() {
-                let ch = image.channels
-                image.pixels.withUnsafeBufferPointer { p in
-                    for k in 0..<c {
-                        let dst = o + (n * c + k) * plane, src = ch == 1 ? 0 : k
-                        for i in 0..<plane { dst[i] = scale[Int(p[i * ch + src])] }
-                    }
-                }
-            }
+            for (n, image) in d.images.enumerated() { image.writeCHW(to: o + n * c * plane, channels: c) }
         }
         return Dataset(name: name, images: images, labels: IntTensor(d.labels), classCount: classNames.count, classNames: classNames)
     }

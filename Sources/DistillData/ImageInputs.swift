@@ -38,12 +38,9 @@ public enum ImageInputs {
     static func image(_ path: String, channels: Int) throws -> Item {
         let bytes = try FileIO.read(path)
         var d = try ImageCodec.decode(bytes.bytes, path: path)
-        if channels == 3 { d = d.rgb } else if d.channels == 3 { d = d.luminance }
-        let (h, w, c) = (d.height, d.width, d.channels)
-        let t = Tensor.make([c, h, w]) { o in
-            for y in 0..<h { for x in 0..<w { for k in 0..<c { o[(k * h + y) * w + x] = Float(d.pixels[(y * w + x) * c + k]) / 255 } } }
-        }
-        return Item(name: path, image: t)
+        if channels == 1 && d.channels == 3 { d = d.luminance }
+        let image = d
+        return Item(name: path, image: Tensor.make([channels, d.height, d.width]) { image.writeCHW(to: $0, channels: channels) })
     }
 
     static func array(_ path: String, channels: Int) throws -> [Item] {
