@@ -32,8 +32,7 @@ struct Compare: ParsableCommand {
                 throw TrainingError.badValue(field: "teacher/student", value: "", expected: "at least one --teacher and one --student checkpoint")
             }
             let spec = try DataSpec(data)
-            var train = try spec.load(.train)
-            if let n = subset { train = train.first(n) }
+            let train = try OptionValues.first(subset, of: try spec.load(.train))
             let test = try spec.load(.test)
                         let members = try teacher.map { try Compare.load($0, for: train, data: data) }
             let t: Teacher = members.count == 1 ? ModelTeacher(members[0], classCount: train.classCount) : EnsembleTeacher(members, classCount: train.classCount)

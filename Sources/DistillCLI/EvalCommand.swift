@@ -23,11 +23,7 @@ struct Evaluate: ParsableCommand {
                 throw TrainingError.badValue(field: "split", value: split, expected: "train or test")
             }
             let file = try ModelFile.read(checkpoint, model: model)
-            var dataset = try DataSpec(data).load(s)
-            if let n = subset {
-                guard n >= 1 else { throw TrainingError.badValue(field: "subset", value: "\(n)", expected: "a positive number of examples") }
-                dataset = dataset.first(n)
-            }
+            let dataset = try OptionValues.first(subset, of: try DataSpec(data).load(s))
             let spec = file.spec
             try file.check(fits: dataset, data: data)
             let (net, note) = try file.module(input: DataSpec.modelInput(for: dataset))

@@ -21,18 +21,11 @@ struct Logits: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let parallel = try Distributed.start(threadsGiven: threads != nil)
-            if let t = threads {
-                guard (1...Limits.maxThreads).contains(t) else { throw TrainingError.badValue(field: "threads", value: "\(t)", expected: "an integer in 1…\(Limits.maxThreads)") }
-                Threads.set(t)
-            }
+            try OptionValues.setThreads(threads)
             guard !teacher.isEmpty else { throw TrainingError.badValue(field: "teacher", value: "", expected: "at least one --teacher model file") }
             guard let s = DatasetSplit(rawValue: split) else { throw TrainingError.badValue(field: "split", value: split, expected: "train or test") }
             guard (1...Limits.maxBatchSize).contains(batchSize) else { throw TrainingError.badValue(field: "batch-size", value: "\(batchSize)", expected: "an integer in 1…\(Limits.maxBatchSize)") }
-            var dataset = try DataSpec(data).load(s)
-            if let n = subset {
-                guard n >= 1 else { throw TrainingError.badValue(field: "subset", value: "\(n)", expected: "a positive number of examples") }
-                dataset = dataset.first(n)
-            }
+            let dataset = try OptionValues.first(subset, of: try DataSpec(data).load(s))
             let members = try teacher.map { try ModelFile.load($0, for: dataset, data: data, model: model) }
             let t: Teacher = members.count == 1 ? ModelTeacher(members[0], classCount: dataset.classCount) : EnsembleTeacher(members, classCount: dataset.classCount)
             let table = try ShardedLogits.compute(t, on: dataset, batchSize: batchSize, parallel: parallel)

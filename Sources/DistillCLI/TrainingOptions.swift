@@ -28,12 +28,7 @@ struct TrainingOptions: ParsableArguments {
 
     /// The validated training config of `model` on `data`; sets the thread count.
     func config(model: String, data: String, subset: Int? = nil) throws -> TrainingConfig {
-        if let t = threads {
-            guard (1...Limits.maxThreads).contains(t) else {
-                throw TrainingError.badValue(field: "threads", value: "\(t)", expected: "an integer in 1…\(Limits.maxThreads) (8 per core of this machine)")
-            }
-            Threads.set(t)
-        }
+        try OptionValues.setThreads(threads)
         var c = TrainingConfig()
         c.model = model; c.data = data; c.subset = subset; c.epochs = epochs; c.batchSize = batchSize
         c.optimizer = optimizer; c.learningRate = learningRate; c.momentum = momentum; c.nesterov = nesterov

@@ -227,6 +227,8 @@ final class BadInputTableTests: XCTestCase {
         try check([
             Row(what: "eval of a checkpoint with a NaN weight", args: ["eval", "--checkpoint", nan] + data, phrase: "NaN or infinite"),
             Row(what: "compare with a NaN student", args: ["compare", "--teacher", good, "--student", nan] + data, phrase: "nan.safetensors"),
+            Row(what: "compare on a negative subset (was a trap)", args: ["compare", "--teacher", good, "--student", good, "--subset=-1"] + data, phrase: "subset: '-1' is not valid"),
+            Row(what: "eval on an empty subset", args: ["eval", "--checkpoint", good, "--subset", "0"] + data, phrase: "subset: '0' is not valid"),
             Row(what: "export of a checkpoint with a NaN weight", args: ["export", "--checkpoint", nan, "--out", f.path("nan.onnx")], phrase: "NaN or infinite"),
             Row(what: "export to a folder that does not exist", args: ["export", "--checkpoint", good, "--out", f.path("missing/dir/m.onnx")], phrase: "missing/dir"),
             Row(what: "distil with a diverging learning rate (outputs overflow)", args: ["distill", "--teacher", good, "--student", "mlp:16", "--epochs", "3",
