@@ -9,7 +9,7 @@ import Glibc
 /// 2-thread `distill train` about 3× slower (issue 13), and only the Makefile set
 /// `OMP_WAIT_POLICY=PASSIVE`. So when the user has set neither variable (nor
 /// `DISTILL_WAIT_POLICY=keep`), the binary sets `chosen` and executes itself again (same PID,
-/// same arguments; about 20 ms: `distill --version` took a median 37 ms against 16 ms with DISTILL_WAIT_POLICY=keep, 15 runs each), so every way of starting it gets the measured choice.
+/// same arguments; about 20 ms: `distill --version` took a median 37 ms against 16 ms with DISTILL_WAIT_POLICY=keep, 15 runs each, Benchmarks/reexec_cost.py), so every way of starting it gets the measured choice.
 /// What the user sets is kept. `Benchmarks/wait_policy.sh` measures the policies on an idle and
 /// a busy machine (README, "Threads and waiting").
 enum WaitPolicy {
