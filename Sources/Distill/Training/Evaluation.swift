@@ -5,16 +5,14 @@ import DistillNN
 /// Running a model over a whole data set, in eval mode and without gradients.
 public enum Evaluation {
     /// Logits [N, classes] of `model` on every example of `dataset`, in order, computed in
-    /// batches; `transform` is applied to each batch first (the model's own input normalisation
-    /// is applied by the model). The model's
+    /// batches (the model applies its own input normalisation). The model's
     /// train/eval flags are restored afterwards. Throws `EvaluationError.nonFiniteOutputs` when
     /// any logit is NaN or infinite (diverged or corrupted weights): no metric is computed from them.
-    public static func logits(of model: Module, on dataset: Dataset, batchSize: Int = 500,
-                              transform: Augmentation? = nil) throws -> Tensor {
+    public static func logits(of model: Module, on dataset: Dataset, batchSize: Int = 500) throws -> Tensor {
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }
-        let loader = try DataLoader(dataset: dataset, batchSize: batchSize, shuffle: false, augmentation: transform)
+        let loader = try DataLoader(dataset: dataset, batchSize: batchSize, shuffle: false)
         var parts: [Tensor] = []
         parts.reserveCapacity(loader.batchesPerEpoch)
         withoutGradients {
