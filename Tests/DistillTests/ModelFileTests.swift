@@ -152,6 +152,15 @@ final class ModelFileTests: XCTestCase {
         XCTAssertThrowsError(try ModelFile.read(run.appendingPathComponent("checkpoint.safetensors").path)) { e in
             XCTAssertTrue("\(e)".contains("is a training checkpoint") && "\(e)".contains("run/model.safetensors"), "\(e)")
         }
+        // a recorded transform that does not parse, or does not fit the data, names the key
+        let m8 = try ModelZoo.make("mlp:8", input: DataSpec.modelInput(for: d))
+        for (text, phrase) in [("normalize:a:b", "'a' is not a number"), ("normalize:0.5/0.5:1/1", "2 means for images of 1 channels"), ("scale:2", "neither none nor normalize")] {
+            let path = dir + "/transform.safetensors"
+            try SafeTensors(tensors: m8.stateDict(), metadata: ["model": "mlp:8", "input_transform": text]).write(to: path)
+            XCTAssertThrowsError(try ModelFile.load(path, for: d, data: "toy")) { e in
+                XCTAssertTrue("\(e)".contains(phrase) && "\(e)".contains(path), "\(text): \(e)")
+            }
+        }
         // a PyTorch file without a spec asks for the flag that supplies it
         let bare = dir + "/bare.safetensors"
         try SafeTensors(tensors: ["w": Tensor.zeros([2])]).write(to: bare)
