@@ -59,7 +59,7 @@ let package = Package(
 // Fuzz executables for libFuzzer, only when asked (`make fuzz` sets DISTILL_FUZZ=1 and builds them
 // with -sanitize=fuzzer,address -parse-as-library in .build-fuzz): one per target of DistillFuzz.
 if ProcessInfo.processInfo.environment["DISTILL_FUZZ"] != nil {
-    for name in ["idx", "cifar", "npy", "npz", "safetensors", "experiment", "model-spec", "method-spec", "augmentation", "schedule", "png", "jpeg", "csv", "data-spec"] {
+    for name in ["idx", "cifar", "npy", "npz", "safetensors", "experiment", "model-spec", "method-spec", "augmentation", "schedule", "png", "jpeg", "csv", "data-spec", "dsa-strategy"] {
         package.targets.append(.executableTarget(name: "fuzz-\(name)", dependencies: ["DistillFuzz"], path: "Fuzz/targets/\(name)"))
     }
 }

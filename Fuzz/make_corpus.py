@@ -85,6 +85,8 @@ for i, s in enumerate(["hinton:temperature=4,alpha=0.9", "kd*0.5:temperature=2",
     put("method-spec", "spec-%d" % i, s)
 for i, s in enumerate(["crop:4,flip", "jitter:2", "normalize:fashion-mnist", "mixup:0.2", "crop:2:10,flip:0.3", "normalize:0.5:0.25"]):
     put("augmentation", "spec-%d" % i, s)
+for i, s in enumerate(["color_crop_cutout_flip_scale_rotate", "color", "crop_flip", "none", "scale_rotate_scale", "cutout"]):
+    put("dsa-strategy", "spec-%d" % i, s)
 for i, s in enumerate(["cosine", "constant", "step:3:0.5", "multistep:2,4:0.1"]):
     put("schedule", "spec-%d" % i, s)
 

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}; shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(idx cifar npy npz safetensors experiment model-spec method-spec augmentation schedule png jpeg csv data-spec)
+[ ${#targets[@]} -gt 0 ] || targets=(idx cifar npy npz safetensors experiment model-spec method-spec augmentation schedule png jpeg csv data-spec dsa-strategy)
 flags=(--build-path .build-fuzz -Xswiftc -sanitize=fuzzer,address -Xlinker --export-dynamic)
 for t in "${targets[@]}"; do DISTILL_FUZZ=1 swift build "${flags[@]}" --product "fuzz-$t" 2>&1 | grep -E "error|warning: unre|Compiling|Build of" | grep -v "^\[" || true; done
 bin=$(DISTILL_FUZZ=1 swift build "${flags[@]}" --show-bin-path)

@@ -19,7 +19,7 @@ public enum FuzzTargets {
         ("idx", idx), ("cifar", cifar), ("npy", npy), ("npz", npz), ("safetensors", safetensors),
         ("experiment", experiment), ("model-spec", modelSpec), ("method-spec", methodSpec),
         ("augmentation", augmentation), ("schedule", schedule), ("png", png), ("jpeg", jpeg), ("csv", csv),
-        ("data-spec", dataSpec),
+        ("data-spec", dataSpec), ("dsa-strategy", dsaStrategy),
     ]
 
     public static func target(_ name: String) -> Target? { all.first { $0.name == name }?.run }
@@ -140,6 +140,15 @@ public enum FuzzTargets {
         var batch = Batch(images: Tensor.zeros([2, 1, 12, 12]) + 0.5, labels: IntTensor([0, 1]), indices: [0, 1])
         var g = SeededGenerator(seed: 1)
         a.apply(to: &batch, using: &g)
+    }
+
+    /// A DSA strategy (`color_crop_…`), applied in both modes to a real and a synthetic batch.
+    static func dsaStrategy(_ b: UnsafeRawBufferPointer) throws {
+        for mode in [DSAHyperparameters.Mode.single, .multiple] {
+            var p = DSAHyperparameters(); p.mode = mode
+            let aug = try SiameseAugmentation(strategy: text(b), seed: 1, parameters: p)
+            _ = try aug([Tensor.zeros([2, 3, 9, 9]) + 0.5, Tensor.zeros([1, 3, 9, 9]) + 0.25])
+        }
     }
 
     /// A learning-rate schedule spec, built and sampled over its whole run.

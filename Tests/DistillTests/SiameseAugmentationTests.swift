@@ -132,6 +132,8 @@ final class SiameseAugmentationTests: XCTestCase {
             XCTAssertTrue(m.contains("'blur'") && m.contains("color, crop, cutout, flip, scale, rotate"), m)
         }
         XCTAssertThrowsError(try SiameseAugmentation(strategy: "color__crop", seed: 1))
+        XCTAssertThrowsError(try SiameseAugmentation(strategy: Array(repeating: "flip", count: 200).joined(separator: "_"), seed: 1)) {
+            XCTAssertTrue("\($0)".contains("512 characters"), "\($0)") }
         var p = DSAHyperparameters(); p.probFlip = 2
         XCTAssertThrowsError(try SiameseAugmentation(seed: 1, parameters: p)) { XCTAssertTrue("\($0)".contains("prob_flip"), "\($0)") }
         let aug = try SiameseAugmentation(seed: 1)

@@ -83,9 +83,13 @@ extension SiameseAugmentation {
     public enum Transform: String, CaseIterable, Sendable { case color, crop, cutout, flip, scale, rotate }
 
     /// Parses "color_crop_cutout_flip_scale_rotate" (groups joined by '_'); "", "none" and "None"
-    /// mean no augmentation. An unknown group throws, listing the valid ones.
+    /// mean no augmentation. An unknown group throws, listing the valid ones; so does a strategy
+    /// over 512 characters.
     public static func parse(_ strategy: String) throws -> [Transform] {
         if strategy.isEmpty || strategy == "none" || strategy == "None" { return [] }
+        guard strategy.utf8.count <= 512 else {
+            throw DataError.badAugmentationSpec(spec: String(strategy.prefix(40)) + "…", detail: "a DSA strategy may have at most 512 characters")
+        }
         return try strategy.split(separator: "_", omittingEmptySubsequences: false).map { part in
             guard let t = Transform(rawValue: String(part)) else {
                 throw DataError.badAugmentationSpec(spec: strategy, detail: "unknown DSA transform '\(part)'; valid: \(Transform.allCases.map(\.rawValue).joined(separator: ", ")) joined by '_', or 'none'")
