@@ -6,6 +6,7 @@
 //   .build/release/DSABench [--trials 200]
 //
 // Output: one line per strategy with the median and the 10th / 90th percentile in milliseconds.
+// `dsa_torch_bench.py` beside it times the reference formulas in PyTorch on the same workload.
 #if canImport(Glibc)
 import Glibc
 #endif
