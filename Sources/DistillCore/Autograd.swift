@@ -172,6 +172,21 @@ enum Autograd {
         return post.reversed()
     }
 
+    /// The nodes of `nodes` (root first) that are targets or from which a target is reachable:
+    /// only the pullbacks of nodes with such an input can contribute to `gradients(of:wrt:)`. Pruning the rest matters for unrolled
+    /// optimisation, where ∇θₖ L(θₖ) would otherwise run (and, with `createGraph`, record) the
+    /// pullbacks of every earlier step that produced θₖ.
+    static func leadingTo(_ targets: Set<ObjectIdentifier>, _ nodes: [GradNode]) -> Set<ObjectIdentifier> {
+        var reach = Set<ObjectIdentifier>()
+        for n in nodes.reversed() {
+            let id = ObjectIdentifier(n)
+            if targets.contains(id) || n.inputs.contains(where: { $0.map { reach.contains(ObjectIdentifier($0)) } ?? false }) {
+                reach.insert(id)
+            }
+        }
+        return reach
+    }
+
     static func accumulate(_ g: Tensor, into existing: Tensor?) -> Tensor {
         guard let e = existing else { return g }
         return e + g
@@ -184,6 +199,7 @@ enum Autograd {
                      "backward: seed shape \(Shape.describe(start.shape)) does not match output shape \(Shape.describe(root.shape))")
         let nodes = order(from: rootNode)
         let targetIDs = Set((targets ?? []).map { ObjectIdentifier($0) })
+        let needed = targets == nil ? nil : leadingTo(targetIDs, nodes)
         var found: [ObjectIdentifier: Tensor] = [:]
         GradMode.with(enabled: createGraph) {
             rootNode.pending = createGraph ? start : start.detached()
@@ -197,6 +213,7 @@ enum Autograd {
                     n.grad = accumulate(g, into: n.grad)
                 }
                 guard let pb = n.pullback else { continue }
+                if let needed, !n.inputs.contains(where: { $0.map { needed.contains(ObjectIdentifier($0)) } ?? false }) { continue }
                 let out = Tensor(storage: n.savedOutput ?? TensorStorage(uninitializedCount: Shape.count(n.shape)),
                                  shape: n.shape, node: n)
                 let grads = pb(g, out)

@@ -5,11 +5,32 @@ import DistillCore
 ///
 /// Setting `value` re-attaches it as a fresh leaf (or a constant when frozen), so a loaded
 /// checkpoint or a manual assignment never carries someone else's graph.
+///
+/// Inside `Module.withParameters(_:_:)` a parameter may carry a *substitute*: reads of `value`
+/// then return the substitute as given (graph kept, so θ₁ = θ₀ − η∇L stays differentiable),
+/// while writes, `gradient` and the optimizer state keep referring to the stored weights.
 public final class Parameter {
-    /// The current value; a tape leaf while `requiresGradient`, a constant otherwise.
+    private var stored: Tensor
+    /// The tensor `value` returns while a `withParameters` scope substitutes this parameter.
+    var substitute: Tensor?
+
+    /// The current value: the substitute inside a `withParameters` scope, otherwise the stored
+    /// weights (a tape leaf while `requiresGradient`, a constant otherwise). Assignment and
+    /// in-place mutation always go to the stored weights.
     public var value: Tensor {
-        didSet { normalizeLeaf() }
+        get { substitute ?? stored }
+        set { stored = newValue; normalizeLeaf() }
+        _modify {
+            yield &stored
+            normalizeLeaf()
+        }
     }
+
+    /// The stored weights, ignoring any substitute.
+    public var storedValue: Tensor { stored }
+
+    /// Whether a `withParameters` scope currently substitutes this parameter.
+    public var isSubstituted: Bool { substitute != nil }
 
     /// Whether `backward()` computes a gradient for this parameter (false: frozen).
     public var requiresGradient: Bool {
@@ -18,30 +39,31 @@ public final class Parameter {
 
     public init(_ value: Tensor, requiresGradient: Bool = true) {
         self.requiresGradient = requiresGradient
-        self.value = requiresGradient ? value.detached().requiringGradient() : value.detached()
+        self.stored = requiresGradient ? value.detached().requiringGradient() : value.detached()
     }
 
-    public var shape: [Int] { value.shape }
-    public var count: Int { value.count }
+    public var shape: [Int] { stored.shape }
+    public var count: Int { stored.count }
 
-    /// The gradient accumulated by the last `backward()` (nil before one, or when frozen).
-    public var gradient: Tensor? { value.gradient }
+    /// The gradient accumulated by the last `backward()` into the stored weights (nil before one,
+    /// or when frozen).
+    public var gradient: Tensor? { stored.gradient }
 
     /// Replaces the accumulated gradient (the data-parallel average).
-    public func setGradient(_ g: Tensor) { value.setGradient(g) }
+    public func setGradient(_ g: Tensor) { stored.setGradient(g) }
 
     /// Drops the accumulated gradient.
-    public func zeroGradient() { value.zeroGradient() }
+    public func zeroGradient() { stored.zeroGradient() }
 
     /// Multiplies the accumulated gradient by `factor` (gradient clipping).
-    public func scaleGradient(by factor: Float) { value.scaleGradient(by: factor) }
+    public func scaleGradient(by factor: Float) { stored.scaleGradient(by: factor) }
 
     private func normalizeLeaf(force: Bool = false) {
-        let isLeaf = value.node?.isLeaf ?? false
+        let isLeaf = stored.node?.isLeaf ?? false
         if requiresGradient && (force || !isLeaf) {
-            value = value.detached().requiringGradient()
-        } else if !requiresGradient && value.node != nil {
-            value = value.detached()
+            stored = stored.detached().requiringGradient()
+        } else if !requiresGradient && stored.node != nil {
+            stored = stored.detached()
         }
     }
 }
