@@ -1,19 +1,24 @@
 #!/usr/bin/python3
 """Reference values for Tests/DistillTests/NewMethodsGoldenTests.swift: the methods of issue #14
-published since 2021 (KD++'s ND loss so far), computed with PyTorch 1.13 (CPU, float32).
+published since 2021 (KD++'s ND loss, CTKD), computed with PyTorch 1.13 (CPU, float32).
 
 Run from the repository root:  /usr/bin/python3 Tests/DistillTests/Fixtures/make_new_methods_fixtures.py
 Writes new_methods_fixtures.json beside this script. Tensors are {"shape", "data"}.
   nd.batchK (K = 0, 1): student, teacher [6, 5], labels [6] (3 classes), loss, grad_student, for two
                  batches in order; the class centres of batch k are the means of the teacher
                  embeddings of batches 0..k by class (the Swift loss's running means).
+  ctkd.student, ctkd.teacher [5, 4]; ctkd.theta [1]; ctkd.cases.<name>: lambda, loss, grad_student,
+                 grad_theta (through the gradient reversal), tau; ctkd.curriculum: λ at reference epochs 0..12
+                 (t_start 1, t_end 20, decay 0 → −1 over 10 epochs)
 The ND formula is written out from the paper and the authors' DirectNormLoss
 (CIFAR/utils.py of WangYZ1608/Knowledge-Distillation-via-ND), independently of the Swift code:
   L = mean_i (1 - <s_i, c_{y_i}/|c_{y_i}|> / max(|s_i|, |t_i|)).
 """
 import json
+import math
 import os
 import torch
+import torch.nn.functional as F
 from fixture_common import t
 
 torch.manual_seed(2027)
@@ -45,7 +50,42 @@ for k in range(2):
     batches.append({"student": t(s), "teacher": t(te), "labels": labels.tolist(), "loss": float(loss.item()),
                     "grad_student": t(s.grad), "centres": t(centres)})
 
-out = {"torch_version": torch.__version__, "nd": {f"batch{k}": b for k, b in enumerate(batches)}}
+
+
+# CTKD (Li et al., AAAI 2023): τ = t_start + t_end·σ(GRL_λ(θ)), L = τ²·KL(p_t ‖ p_s) batchmean.
+class Reverse(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, lam):
+        ctx.lam = lam
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.lam * g, None
+
+
+def curriculum(e, vmax=0.0, vmin=-1.0, loops=10):
+    i = min(max(e, 0), loops)
+    return (math.cos(i * math.pi / loops) + 1.0) * 0.5 * (vmax - vmin) + vmin
+
+
+zs0 = torch.randn(5, 4) * 2
+zt = torch.randn(5, 4) * 2
+theta0 = torch.tensor([0.3])
+ctkd_cases = {}
+for name, lam in [("lambda_1", 1.0), ("epoch_3", curriculum(3)), ("epoch_12", curriculum(12))]:
+    zs = zs0.clone().requires_grad_(True)
+    theta = theta0.clone().requires_grad_(True)
+    tau = 1.0 + 20.0 * torch.sigmoid(Reverse.apply(theta, lam))
+    loss = F.kl_div(F.log_softmax(zs / tau, dim=1), F.softmax(zt / tau, dim=1), reduction="batchmean") * tau * tau
+    loss = loss.sum()
+    loss.backward()
+    ctkd_cases[name] = {"lambda": lam, "loss": float(loss.item()), "grad_student": t(zs.grad), "grad_theta": float(theta.grad.item()),
+                        "tau": float(tau.item())}
+ctkd = {"student": t(zs0), "teacher": t(zt), "theta": t(theta0), "cases": ctkd_cases,
+        "curriculum": [curriculum(e) for e in range(13)]}
+
+out = {"torch_version": torch.__version__, "nd": {f"batch{k}": b for k, b in enumerate(batches)}, "ctkd": ctkd}
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "new_methods_fixtures.json")
 with open(path, "w") as f:
     json.dump(out, f)
