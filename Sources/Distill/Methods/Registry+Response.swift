@@ -84,6 +84,19 @@ extension MethodRegistry {
                 guard (1...Limits.maxEpochs).contains(loops) else { throw DistillationError.badOption(method: o.method, option: "decay_loops", detail: "must be in 1…\(Limits.maxEpochs), got \(loops)") }
                 return CurriculumTemperatureKDLoss(tStart: ts, tEnd: te, lambdaMax: lmax, lambdaMin: lmin, decayLoops: loops)
             },
+            MethodEntry(name: "mlkd", summary: "multi-level logit KD: instance (KL), batch (N×N Gram) and class (C×C Gram) alignment at several temperatures",
+                        paper: "Jin, Wang & Lin, \"Multi-Level Logit Distillation\", CVPR 2023",
+                        options: [MethodOption("temperatures", "4,3,5,2,6", "comma-separated temperatures, each > 0 (the reference's)"),
+                                  MethodOption("form", "code", "code (the reference's objective on one view: KD twice, KD and BC scaled by the fraction of rows at or below the median teacher confidence, CC by that of classes) or paper (Σ_T KD + BC + CC)")],
+                        notes: "The reference trains on a weak and a strong augmented view; this loop gives one view, used for both. Its objective: 0.1·CE per view + 0.9·(this term): use ce at 0.1 or 0.2 and mlkd at 0.9.") { o in
+                let ts = o.list("temperatures", default: ["4", "3", "5", "2", "6"])
+                let temps = ts.compactMap(Float.init)
+                guard !ts.isEmpty, temps.count == ts.count, temps.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+                    throw DistillationError.badOption(method: o.method, option: "temperatures", detail: "expects positive numbers separated by commas, got '\(ts.joined(separator: ","))'")
+                }
+                let f = try o.choice("form", MultiLevelLogitLoss.Form.allCases.map(\.rawValue), default: "code")
+                return MultiLevelLogitLoss(temperatures: temps, form: MultiLevelLogitLoss.Form(rawValue: f)!)
+            },
             MethodEntry(name: "noisy-label-kd", summary: "CE to λ·y + (1−λ)·softmax(teacher/T), a teacher trained on clean labels",
                         paper: "Li, Yang, Song, Cao, Luo & Li, \"Learning from Noisy Labels with Distillation\", ICCV 2017",
                         options: [MethodOption("lambda", "0.5", "weight of the (noisy) label in the target, in [0, 1]"),
