@@ -7,7 +7,7 @@ import Distill
 struct TrainingOptions: ParsableArguments {
     @Option(help: "Epochs of training.") var epochs = 10
     @Option(name: .customLong("batch-size")) var batchSize = 128
-    @Option(help: "sgd, adam or adamw.") var optimizer = "sgd"
+    @Option(help: "sgd, adam, adamw or dot[:DELTA] (DOT: task and distillation momenta momentum ∓ DELTA, default 0.075).") var optimizer = "sgd"
     @Option(name: .customLong("lr"), help: "Base learning rate.") var learningRate: Float = 0.05
     @Option(help: "SGD momentum.") var momentum: Float = 0.9
     @Flag(help: "Nesterov momentum.") var nesterov = false

@@ -20,4 +20,6 @@ public enum OpName: String, CaseIterable, Sendable {
     case conv2dBackwardWeight, maxPool2dBackward, avgPool2dBackward
     // resampling (GridSample.swift)
     case gridSample, gridSampleBackward
+    // gradient reversal (CTKD)
+    case scaleGradient
 }

@@ -40,7 +40,7 @@ final class RelationLossTests: XCTestCase {
     }
 
     func testTapOptionsAreRequiredAndParsed() throws {
-        for method in ["sp", "rkd", "cc", "crd", "mi"] {
+        for method in ["sp", "rkd", "cc", "crd", "mi", "nd"] {
             XCTAssertThrowsError(try MethodRegistry.make(method, options: ["teacher": "fc:input"])) { e in
                 XCTAssertTrue("\(e)".contains("option 'student' is required"), "\(method): \(e)")
             }
@@ -60,7 +60,7 @@ final class RelationLossTests: XCTestCase {
         XCTAssertThrowsError(try MethodRegistry.make("rkd", options: ["student": "a", "teacher": "x", "temperature": "4"])) { e in
             XCTAssertTrue("\(e)".contains("'temperature' is not an option"), "\(e)")
         }
-        XCTAssertEqual(Set(MethodRegistry.relation.map(\.name)), ["sp", "rkd", "cc", "crd", "mi"])
+        XCTAssertEqual(Set(MethodRegistry.relation.map(\.name)), ["sp", "rkd", "cc", "crd", "mi", "nd"])
     }
 
     // MARK: rkd

@@ -138,6 +138,34 @@ public final class DistillationSession {
         return (l, r.student)
     }
 
+    /// The objective's task part (the `TaskLossTerm`s) and distillation part for one batch, and
+    /// the student's logits, for DOT's two backward passes; under mixup each part is blended like
+    /// `loss`. Throws unless both parts have a term of weight > 0.
+    public func lossParts(_ batch: Batch) throws -> (task: Tensor, distillation: Tensor, logits: Tensor) {
+        if batch.mixing != nil, let stateful = losses.first(where: { $0 is StatefulDistillationLoss }) {
+            throw DistillationError.invalidObjective("mixup blends the objective over two label sets, which would update the memory of '\(stateful.name)' twice; drop mixup or the method")
+        }
+        let r = try run(batch)
+        defer { studentCapture?.clear(); teacherCapture?.clear() }
+        func parts(_ b: Batch) throws -> (Tensor, Tensor) {
+            let p = objective.evaluateParts { k in termBatch(k, r, b) }
+            guard let t = p.task, let d = p.distillation else {
+                throw DistillationError.invalidObjective("optimizer dot needs a task term (ce) and at least one distillation term of weight > 0; the objective has \(objective.terms.filter { $0.weight > 0 }.map(\.name))")
+            }
+            return (t, d)
+        }
+        var (t, d) = try parts(batch)
+        lastTerms = objective.lastValues
+        if let mix = batch.mixing {
+            var partner = batch
+            partner.labels = mix.partnerLabels
+            let (t2, d2) = try parts(partner)
+            t = t * mix.lambda + t2 * (1 - mix.lambda); d = d * mix.lambda + d2 * (1 - mix.lambda)
+            lastTerms = zip(lastTerms, objective.lastValues).map { ($0.name, $0.value * mix.lambda + $1.value * (1 - mix.lambda)) }
+        }
+        return (t, d, r.student)
+    }
+
     /// Stages of multi-stage methods, in objective order.
     public func preTrainingStages() -> [(term: Int, stage: PreTrainingStage)] {
         losses.enumerated().flatMap { k, l in

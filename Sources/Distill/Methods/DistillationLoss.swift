@@ -55,6 +55,12 @@ extension DistillationLoss {
     public func prepare(studentShapes: [[Int]], teacherShapes: [[Int]]) throws {}
 }
 
+/// A term that is the task loss (cross-entropy with the labels), not a distillation loss: the
+/// DOT optimizer (`DistillationOrientedTrainer`) keeps the momentum of its gradient apart from
+/// that of every other term. Methods that mix both in one term (hinton with α < 1) count as
+/// distillation.
+public protocol TaskLossTerm: DistillationLoss {}
+
 /// A loss that draws what it learned for the report (the all-pairs MI term's λ graph): each
 /// figure is written as `NAME_seed-S_term-K.svg`.
 public protocol FigureDrawingLoss: DistillationLoss {

@@ -44,6 +44,22 @@ public final class Objective {
         return total ?? Tensor(0)
     }
 
+    /// The objective in two parts: the weighted task terms (`TaskLossTerm`, the `ce` term) and
+    /// the weighted distillation terms, each nil when it has no term of weight > 0. DOT takes
+    /// the gradient of each part separately.
+    public func evaluateParts(_ batchFor: (Int) -> DistillationBatch) -> (task: Tensor?, distillation: Tensor?) {
+        var task: Tensor? = nil, kd: Tensor? = nil
+        var values: [(String, Float)] = []
+        for (k, t) in terms.enumerated() where t.weight > 0 {
+            let l = t.loss.loss(batchFor(k))
+            values.append((t.name, l.item))
+            let w = t.weight == 1 ? l : l * t.weight
+            if t.loss is TaskLossTerm { task = task.map { $0 + w } ?? w } else { kd = kd.map { $0 + w } ?? w }
+        }
+        lastValues = values
+        return (task, kd)
+    }
+
     /// Every adapter of every term (trained with the student, not exported).
     public var adapters: [Module] { terms.compactMap { $0.loss.adapters } }
 }

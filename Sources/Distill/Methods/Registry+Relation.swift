@@ -66,6 +66,13 @@ extension MethodRegistry {
                                                  lambda: m, initialVariance: try o.float("variance", default: 5), eps: try o.float("eps", default: 1e-5),
                                                  seed: UInt64(max(try o.int("seed", default: 0), 0)))
             },
+            MethodEntry(name: "nd", summary: "KD++'s ND loss: 1 − ⟨s, e_y⟩ / max(‖s‖, ‖t‖), e_y the direction of the teacher's class-mean embedding",
+                        paper: "Wang, Cheng, Duan, Wang, Feng & Kong, \"Improving Knowledge Distillation via Regularizing Feature Norm and Direction\", arXiv:2305.17007 (ICCV 2023 per issue #14)",
+                        options: relationTaps,
+                        notes: "KD++ = ce + kd (T = 4) + nd, each weight 1 (the authors' CIFAR script). Class means are running means of the teacher embeddings seen (the reference precomputes them on the training set with the teacher): equal after one epoch without augmentation. Student and teacher embeddings must have equal size (no EmbTrans).") { o in
+                let (s, t) = try RelationSupport.singleTaps(o)
+                return NormDirectionLoss(studentTap: s, teacherTap: t)
+            },
         ]
     }
 

@@ -67,6 +67,36 @@ extension MethodRegistry {
                 DISTLoss(beta: try ResponseOptions.nonNegative(o, "beta", default: 1), gamma: try ResponseOptions.nonNegative(o, "gamma", default: 1),
                          temperature: try ResponseOptions.temperature(o, default: 1), standardize: try o.bool("standardize", default: false))
             },
+            MethodEntry(name: "ctkd", summary: "CTKD: τ²·KL at a learnable temperature τ = t_start + t_end·σ(θ), θ trained adversarially through gradient reversal with a cosine curriculum of λ",
+                        paper: "Li, Li, Yang, Wu, Yang, Cheng & Yang, \"Curriculum Temperature for Knowledge Distillation\", AAAI 2023",
+                        options: [MethodOption("t_start", "1", "smallest temperature, > 0"),
+                                  MethodOption("t_end", "20", "temperature range: τ = t_start + t_end·σ(θ), ≥ 0"),
+                                  MethodOption("lambda_max", "0", "λ at the first epoch (the reference's decay_max), in [−1, 1]"),
+                                  MethodOption("lambda_min", "-1", "λ from epoch decay_loops on (decay_min), in [−1, lambda_max]"),
+                                  MethodOption("decay_loops", "10", "epochs of the cosine curriculum, ≥ 1")],
+                        notes: "Defaults: the authors' CIFAR script; their objective is 0.1·ce + 0.9·ctkd. θ (global_T, init 1) is an adapter trained with the student. The instance-wise temperature is not implemented.") { o in
+                let ts = try o.float("t_start", default: 1), te = try ResponseOptions.nonNegative(o, "t_end", default: 20)
+                guard ts > 0 else { throw DistillationError.badOption(method: o.method, option: "t_start", detail: "must be > 0, got \(ts)") }
+                let lmax = try o.float("lambda_max", default: 0), lmin = try o.float("lambda_min", default: -1)
+                guard (-1...1).contains(lmax) else { throw DistillationError.badOption(method: o.method, option: "lambda_max", detail: "must lie in [−1, 1], got \(lmax)") }
+                guard lmin >= -1 && lmin <= lmax else { throw DistillationError.badOption(method: o.method, option: "lambda_min", detail: "must lie in [−1, lambda_max = \(lmax)], got \(lmin)") }
+                let loops = try o.int("decay_loops", default: 10)
+                guard (1...Limits.maxEpochs).contains(loops) else { throw DistillationError.badOption(method: o.method, option: "decay_loops", detail: "must be in 1…\(Limits.maxEpochs), got \(loops)") }
+                return CurriculumTemperatureKDLoss(tStart: ts, tEnd: te, lambdaMax: lmax, lambdaMin: lmin, decayLoops: loops)
+            },
+            MethodEntry(name: "mlkd", summary: "multi-level logit KD: instance (KL), batch (N×N Gram) and class (C×C Gram) alignment at several temperatures",
+                        paper: "Jin, Wang & Lin, \"Multi-Level Logit Distillation\", CVPR 2023",
+                        options: [MethodOption("temperatures", "4,3,5,2,6", "comma-separated temperatures, each > 0 (the reference's)"),
+                                  MethodOption("form", "code", "code (the reference's objective on one view: KD twice, KD and BC scaled by the fraction of rows at or below the median teacher confidence, CC by that of classes) or paper (Σ_T KD + BC + CC)")],
+                        notes: "The reference trains on a weak and a strong augmented view; this loop gives one view, used for both. Its objective: 0.1·CE per view + 0.9·(this term): use ce at 0.1 or 0.2 and mlkd at 0.9.") { o in
+                let ts = o.list("temperatures", default: ["4", "3", "5", "2", "6"])
+                let temps = ts.compactMap(Float.init)
+                guard !ts.isEmpty, temps.count == ts.count, temps.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+                    throw DistillationError.badOption(method: o.method, option: "temperatures", detail: "expects positive numbers separated by commas, got '\(ts.joined(separator: ","))'")
+                }
+                let f = try o.choice("form", MultiLevelLogitLoss.Form.allCases.map(\.rawValue), default: "code")
+                return MultiLevelLogitLoss(temperatures: temps, form: MultiLevelLogitLoss.Form(rawValue: f)!)
+            },
             MethodEntry(name: "noisy-label-kd", summary: "CE to λ·y + (1−λ)·softmax(teacher/T), a teacher trained on clean labels",
                         paper: "Li, Yang, Song, Cao, Luo & Li, \"Learning from Noisy Labels with Distillation\", ICCV 2017",
                         options: [MethodOption("lambda", "0.5", "weight of the (noisy) label in the target, in [0, 1]"),

@@ -35,11 +35,27 @@ public final class OfflineDistillation: TrainingScheme {
 
     public func step(_ batch: Batch, context: StepContext, updater: StepUpdater) throws -> StepOutput {
         session.epoch = context.epoch
+        if let dot = groups[0].optimizer as? DistillationOrientedTrainer { return try dotStep(batch, dot, context: context, updater: updater) }
         let (loss, logits) = try session.loss(batch)
         let value = loss.item
         let terms = session.lastTerms
         guard value.isFinite else { return StepOutput(loss: value, logits: nil, terms: terms) }
         try updater.update(groups[0], minimising: loss, context: context)
+        return StepOutput(loss: value, logits: logits, terms: terms)
+    }
+
+    /// DOT's step (mdistiller's `DOT.train_iter`): the distillation part's backward (graph kept)
+    /// and its gradients captured, then the task part's backward and the update. Both backward
+    /// passes run the loop's after-backward hooks (a data-parallel all-reduce averages each
+    /// gradient) and the gradient clipping, each on its own gradient.
+    func dotStep(_ batch: Batch, _ dot: DistillationOrientedTrainer, context: StepContext, updater: StepUpdater) throws -> StepOutput {
+        let (task, kd, logits) = try session.lossParts(batch)
+        let value = (task + kd).item
+        let terms = session.lastTerms
+        guard value.isFinite else { return StepOutput(loss: value, logits: nil, terms: terms) }
+        try updater.update([groups[0]], minimising: kd, context: context, retainGraph: true, step: false)
+        dot.captureDistillationGradients()
+        try updater.update(groups[0], minimising: task, context: context)
         return StepOutput(loss: value, logits: logits, terms: terms)
     }
 

@@ -13,7 +13,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var subset: Int? = nil
     public var epochs: Int = 10
     public var batchSize: Int = 128
-    /// `sgd`, `adam` or `adamw`.
+    /// `sgd`, `adam`, `adamw`, or `dot[:DELTA]` (DOT's separate task and distillation momenta
+    /// `momentum` ∓ DELTA, default 0.075; `DistillationOrientedTrainer`).
     public var optimizer: String = "sgd"
     public var learningRate: Float = 0.05
     public var momentum: Float = 0.9
@@ -86,7 +87,14 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         guard learningRate > 0, learningRate.isFinite else { throw bad("learning_rate", learningRate, "a positive number") }
         guard momentum >= 0, momentum < 1 else { throw bad("momentum", momentum, "a number in [0, 1)") }
         guard weightDecay >= 0, weightDecay.isFinite else { throw bad("weight_decay", weightDecay, "a number ≥ 0") }
-        guard ["sgd", "adam", "adamw"].contains(optimizer) else { throw bad("optimizer", optimizer, "sgd, adam or adamw") }
+        guard ["sgd", "adam", "adamw"].contains(optimizer) || optimizer == "dot" || optimizer.hasPrefix("dot:") else {
+            throw bad("optimizer", optimizer, "sgd, adam, adamw or dot[:DELTA]")
+        }
+        if let delta = try dotDelta() {
+            guard momentum - delta >= 0, momentum + delta < 1, !nesterov else {
+                throw bad("optimizer", optimizer, "dot:DELTA with momentum ± DELTA in [0, 1) (momentum is \(momentum)) and no Nesterov")
+            }
+        }
         guard warmupEpochs >= 0, warmupEpochs < epochs || warmupEpochs == 0 else { throw bad("warmup_epochs", warmupEpochs, "an integer in 0..<epochs") }
         guard checkpointEvery >= 0 else { throw bad("checkpoint_every", checkpointEvery, "an integer ≥ 0 (steps)") }
         if let s = subset, !(1...Limits.maxExamples).contains(s) { throw bad("subset", s, "an integer in 1…\(Limits.maxExamples)") }
@@ -100,8 +108,22 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         do { _ = try Augmentation.parse(augmentation) } catch { throw bad("augmentation", augmentation, "\(error)") }
     }
 
+    /// DOT's Δ when the optimizer is `dot` (0.075, mdistiller's `SOLVER.DOT.DELTA`) or `dot:DELTA`;
+    /// nil for the other optimizers. A DELTA that is not a number ≥ 0 is refused naming the field.
+    public func dotDelta() throws -> Float? {
+        guard optimizer == "dot" || optimizer.hasPrefix("dot:") else { return nil }
+        guard optimizer != "dot" else { return 0.075 }
+        guard let d = Float(optimizer.dropFirst(4)), d.isFinite, d >= 0 else {
+            throw TrainingError.badValue(field: "optimizer", value: optimizer, expected: "dot or dot:DELTA with DELTA a number ≥ 0")
+        }
+        return d
+    }
+
     /// The optimizer over `params`.
     public func makeOptimizer(_ params: [(path: String, parameter: Parameter)]) -> Optimizer {
+        if let delta = try? dotDelta() {
+            return DistillationOrientedTrainer(params, learningRate: learningRate, momentum: momentum, delta: delta, weightDecay: weightDecay)
+        }
         switch optimizer {
         case "adam": return Adam(params, learningRate: learningRate, weightDecay: weightDecay)
         case "adamw": return Adam.adamW(params, learningRate: learningRate, weightDecay: weightDecay)

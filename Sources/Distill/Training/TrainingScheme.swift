@@ -101,14 +101,17 @@ public final class StepUpdater {
     /// Differentiates `loss` once and updates each of `groups` from its gradients (groups whose
     /// losses share no parameters, summed: the same gradients as one backward pass each).
     /// Gradients are clipped per group, as separate `clip_grad_norm_` calls would.
-    public func update(_ groups: [ParameterGroup], minimising loss: Tensor, context: StepContext) throws {
+    /// `retainGraph` keeps the graph for a second backward pass, and `step: false` stops before
+    /// the optimizer step (DOT captures the distillation gradients there).
+    public func update(_ groups: [ParameterGroup], minimising loss: Tensor, context: StepContext,
+                       retainGraph: Bool = false, step: Bool = true) throws {
         for g in groups { for m in g.modules { m.zeroGradients() } }
-        loss.backward()
+        loss.backward(retainGraph: retainGraph)
         for group in groups {
             try scheme.afterBackward(group, context: context)
             for hook in afterBackward { try hook(group) }
             if let maxNorm = gradClip { Gradients.clip(group.parameters.map(\.parameter), maxNorm: maxNorm) }
-            group.optimizer.step()
+            if step { group.optimizer.step() }
         }
     }
 }

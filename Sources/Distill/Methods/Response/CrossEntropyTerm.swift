@@ -10,7 +10,7 @@ import DistillNN
 /// for Computer Vision", CVPR 2016, with PyTorch's `label_smoothing` semantics. The mean is over
 /// the labelled rows (label −1 rows are skipped, PyTorch `ignore_index=-1`); a batch without any
 /// labelled row gives 0. The teacher is not used. Shapes: student logits [N, C], labels [N].
-public final class CrossEntropyTerm: DistillationLoss {
+public final class CrossEntropyTerm: TaskLossTerm {
     public let name = "ce"
     public let labelSmoothing: Float
 
