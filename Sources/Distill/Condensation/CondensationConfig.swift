@@ -106,6 +106,9 @@ public struct CondensationConfig: Codable, Equatable, Sendable {
         try check((0...10_000_000).contains(checkpointEvery), "checkpoint-every", "must be in 0…10000000, got \(checkpointEvery)")
         try check(CondensationConfig.augmentations.contains(augmentation), "augment", "must be one of \(CondensationConfig.augmentations.joined(separator: ", ")), got '\(augmentation)'")
         try ModelZoo.check(model)
+        if method == .dm, ModelZoo.family(of: model) != "convnet3" {
+            throw CondensationError.badValue(field: "model", detail: "distribution matching needs an embedding: use a convnet3 model, got '\(model)'")
+        }
     }
 
     /// The augmentation strategies available in this build.

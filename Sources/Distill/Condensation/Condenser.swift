@@ -153,19 +153,27 @@ public final class Condenser {
 
     // MARK: checkpoints
 
+    /// The config as a checkpoint records it: without the iteration count and the checkpoint
+    /// interval, so a run may be resumed with more iterations.
+    func identity() throws -> String {
+        var c = config
+        c.iterations = 0; c.checkpointEvery = 0
+        return String(decoding: try ResultJSON.encoder([.sortedKeys]).encode(c), as: UTF8.self)
+    }
+
     /// The resumable state: images, the image optimizer, the iteration and the loss history.
     public func checkpoint(seconds: Double) throws -> TrainingCheckpoint {
         var tensors = ["synthetic": images.value.detached()]
         for (k, v) in optimizer.stateDict() { tensors["optimizer." + k] = v }
         if !losses.isEmpty { tensors["losses"] = Tensor(losses.map { Float($0) }) }
-        let configJSON = String(decoding: try ResultJSON.encoder([.sortedKeys]).encode(config), as: UTF8.self)
+        let configJSON = try identity()
         return TrainingCheckpoint(epoch: 0, batch: 0, step: iteration, sums: RunningSums(), seconds: seconds, configJSON: configJSON,
                                   tensors: tensors, random: ["condense": generator(for: iteration).state], history: [])
     }
 
     /// Restores a checkpoint written by a run of the same config; throws naming what differs.
     public func restore(_ c: TrainingCheckpoint, path: String) throws {
-        let configJSON = String(decoding: try ResultJSON.encoder([.sortedKeys]).encode(config), as: UTF8.self)
+        let configJSON = try identity()
         guard c.configJSON == configJSON else {
             throw TrainingError.checkpointMismatch(path: path, detail: "it was written by a different condensation config (\(c.configJSON))")
         }
