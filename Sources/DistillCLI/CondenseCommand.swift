@@ -18,11 +18,11 @@ struct Condense: ParsableCommand {
     @Option(name: .customLong("init-file"), help: "A synthetic.npy [classes·ipc, C, H, W] (pixel units) to start from.") var initFile: String?
     @Option(name: .customLong("lr-img"), help: "Image learning rate (default 1.0 for DM, 0.1 for DC/DSA).") var lrImage: Float?
     @Option(name: .customLong("batch-real"), help: "Real images per class per step.") var batchReal = 256
-    @Option(help: "Augmentation of real and synthetic batches (none).") var augment = "none"
+    @Option(help: "Siamese augmentation of real and synthetic batches: none or a DSA strategy (default: color_crop_cutout_flip_scale_rotate for DM and DSA, none for DC).") var augment: String?
     @Option var seed: UInt64 = 0
     @Option(name: .customLong("checkpoint-every"), help: "Iterations between checkpoints.") var checkpointEvery = 10
     @Option(name: .customLong("eval-model")) var evalModel = "convnet3"
-    @Option(name: .customLong("eval-epochs"), help: "Evaluation epochs (reference: 300 without augmentation, 1000 with DSA).") var evalEpochs = 300
+    @Option(name: .customLong("eval-epochs"), help: "Evaluation epochs (default: the reference's 300 without augmentation, 1000 with DSA).") var evalEpochs: Int?
     @Option(name: .customLong("eval-networks")) var evalNetworks = 5
     @Option(name: .customLong("test-limit"), help: "Test on the first N test images only.") var testLimit: Int?
     @Option(name: .customLong("whole-epochs"), help: "Epochs of the whole-training-set row (0: skip).") var wholeEpochs = 1
@@ -42,15 +42,15 @@ struct Condense: ParsableCommand {
                 throw CondensationError.badValue(field: "ipc", detail: "images per class must be in 1…1000, got \(s)")
             }
             var base = try CondensationConfig(method: m, imagesPerClass: sizes[0], iterations: iterations, seed: seed)
-            base.model = model; base.realBatch = batchReal; base.augmentation = augment; base.checkpointEvery = checkpointEvery
+            base.model = model; base.realBatch = batchReal; if let augment { base.augmentation = augment }; base.checkpointEvery = checkpointEvery
             if let lrImage { base.imageLearningRate = lrImage }
             if let i = `init` {
                 guard let v = SyntheticInit(rawValue: i) else { throw CondensationError.badValue(field: "init", detail: "must be real or noise, got '\(i)'") }
                 base.initialization = v
             }
             try base.validate()
-            var e = CondensationEvaluation(model: evalModel, epochs: evalEpochs, networks: evalNetworks, seed: seed &+ 1000, testLimit: testLimit)
-            e.model = evalModel
+            var e = CondensationEvaluation(model: evalModel, epochs: evalEpochs ?? (base.augmentation == "none" ? 300 : 1000), networks: evalNetworks, seed: seed &+ 1000, testLimit: testLimit)
+            e.augmentation = base.augmentation
             var r = CondensationRun(data: data, sizes: sizes, base: base, evaluation: e, out: out)
             r.wholeEpochs = wholeEpochs
             r.cache = cache ?? (out as NSString).appendingPathComponent("whole-train-cache.json")

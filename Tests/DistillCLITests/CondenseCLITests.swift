@@ -53,7 +53,7 @@ extension BadInputTableTests {
             .init(what: "DC at a size without reference loops", args: short(data, f.path("c5"), ["--method", "dc", "--ipc", "7"]), phrase: "get_loops"),
             .init(what: "DM on a model without an embedding", args: short(data, f.path("c6"), ["--model", "mlp:8"]), phrase: "use a convnet3 model"),
             .init(what: "unknown init", args: short(data, f.path("c7"), ["--init", "zeros"]), phrase: "must be real or noise"),
-            .init(what: "unknown augmentation", args: short(data, f.path("c8"), ["--augment", "mixup"]), phrase: "augment: must be one of"),
+            .init(what: "unknown augmentation", args: short(data, f.path("c8"), ["--augment", "mixup"]), phrase: "unknown DSA transform 'mixup'"),
             .init(what: "no evaluation network", args: short(data, f.path("c9"), ["--eval-networks", "0"]), phrase: "eval-networks"),
         ])
         XCTAssertFalse(FileManager.default.fileExists(atPath: f.path("c4")), "the folder of a refused run is not created")

@@ -99,6 +99,7 @@ final class CondensationTests: XCTestCase {
     func config(_ method: CondensationMethod, iterations: Int) throws -> CondensationConfig {
         var c = try CondensationConfig(method: method, imagesPerClass: 1, iterations: iterations, seed: 5)
         c.model = "convnet3:width=8"; c.realBatch = 32
+        c.augmentation = "none"   // DSA's own tests cover the augmentation; keep these fast
         return c
     }
 

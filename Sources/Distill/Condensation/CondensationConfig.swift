@@ -66,7 +66,8 @@ public struct CondensationConfig: Codable, Equatable, Sendable {
     public var innerLoop: Int
     public var networkLearningRate: Float = 0.01
     public var trainBatch: Int = 256
-    /// Siamese augmentation strategy; "none" until the DSA transforms are available.
+    /// Siamese augmentation strategy (`dsa_strategy` of the reference): the DSA default
+    /// `color_crop_cutout_flip_scale_rotate` for DM and DSA, `none` for DC.
     public var augmentation: String = "none"
     public var seed: UInt64 = 0
     /// Iterations between checkpoints (0: only at the end).
@@ -81,6 +82,7 @@ public struct CondensationConfig: Codable, Equatable, Sendable {
         self.method = method; self.imagesPerClass = imagesPerClass; self.iterations = iterations; self.seed = seed
         imageLearningRate = method == .dm ? 1.0 : 0.1
         initialization = method == .dm ? .real : .noise
+        augmentation = method == .dc ? "none" : CondensationConfig.dsaStrategy
         let loops = CondensationConfig.referenceLoops(ipc: imagesPerClass)
         outerLoop = loops?.outer ?? 1; innerLoop = loops?.inner ?? 1
         if method != .dm && loops == nil && (1...Limits.maxRepeats).contains(imagesPerClass) {
@@ -104,13 +106,26 @@ public struct CondensationConfig: Codable, Equatable, Sendable {
         try check(networkLearningRate.isFinite && networkLearningRate > 0 && networkLearningRate <= 10, "lr-net", "must be in (0, 10], got \(networkLearningRate)")
         try check((1...10_000).contains(trainBatch), "batch-train", "must be in 1…10000, got \(trainBatch)")
         try check((0...10_000_000).contains(checkpointEvery), "checkpoint-every", "must be in 0…10000000, got \(checkpointEvery)")
-        try check(CondensationConfig.augmentations.contains(augmentation), "augment", "must be one of \(CondensationConfig.augmentations.joined(separator: ", ")), got '\(augmentation)'")
+        if augmentation != "none" {
+            do { _ = try SiameseAugmentation(strategy: augmentation, seed: 0) } catch {
+                throw CondensationError.badValue(field: "augment", detail: "must be none or a DSA strategy like \(CondensationConfig.dsaStrategy): \(error)")
+            }
+        }
         try ModelZoo.check(model)
         if method == .dm, ModelZoo.family(of: model) != "convnet3" {
             throw CondensationError.badValue(field: "model", detail: "distribution matching needs an embedding: use a convnet3 model, got '\(model)'")
         }
     }
 
-    /// The augmentation strategies available in this build.
-    public static let augmentations = ["none"]
+    /// The reference's DSA strategy for every data set but MNIST.
+    public static let dsaStrategy = "color_crop_cutout_flip_scale_rotate"
+
+    /// The Siamese augmentation of this config seeded by `seed` (nil for `none`); per-sample
+    /// draws when not `siamese` (the reference's training of networks, seed −1).
+    public func augmenter(seed: UInt64, siamese: Bool = true) -> SiameseAugmentation? {
+        guard augmentation != "none" else { return nil }
+        var p = DSAHyperparameters()
+        p.batchShared = siamese
+        return try? SiameseAugmentation(strategy: augmentation, seed: seed, parameters: p)
+    }
 }

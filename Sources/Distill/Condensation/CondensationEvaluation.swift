@@ -23,6 +23,9 @@ public struct CondensationEvaluation: Codable, Equatable, Sendable {
     public var seed: UInt64 = 1000
     /// Test images used (nil: the whole test split). A smaller number is a cheaper, noisier protocol.
     public var testLimit: Int?
+    /// DSA strategy applied to every training batch, per-sample draws ("none": no augmentation),
+    /// as `evaluate_synset` does when DSA is on.
+    public var augmentation: String = "none"
 
     public init(model: String = "convnet3", epochs: Int = 300, networks: Int = 5, seed: UInt64 = 1000, testLimit: Int? = nil) {
         self.model = model; self.epochs = epochs; self.networks = networks; self.seed = seed; self.testLimit = testLimit
@@ -58,15 +61,18 @@ public struct CondensationEvaluation: Codable, Equatable, Sendable {
         var accs: [Double] = []
         for k in 0..<networks {
             let net = try ModelZoo.make(model, input: input, seed: seed &+ UInt64(k) &* 7919)
-            train(net, images: images, labels: labels, seed: seed &+ UInt64(k))
+            try train(net, images: images, labels: labels, seed: seed &+ UInt64(k))
             let logits = try Evaluation.logits(of: net, on: testSet, batchSize: 500)
             accs.append(Metrics.accuracy(logits: logits, labels: testSet.labels))
         }
         return Outcome(accuracies: accs, seconds: Date().timeIntervalSince(start))
     }
 
-    func train(_ net: Module, images: Tensor, labels: IntTensor, seed: UInt64) {
+    func train(_ net: Module, images: Tensor, labels: IntTensor, seed: UInt64) throws {
         var g = SeededGenerator(seed: seed)
+        var p = DSAHyperparameters()
+        p.batchShared = false
+        let aug = augmentation == "none" ? nil : try SiameseAugmentation(strategy: augmentation, seed: seed &+ 77, parameters: p)
         var lr = learningRate
         var opt = SGD(net.trainableParameters(), learningRate: lr, momentum: momentum, weightDecay: weightDecay)
         let n = images.shape[0]
@@ -77,7 +83,8 @@ public struct CondensationEvaluation: Codable, Equatable, Sendable {
             while s < n {
                 let idx = Array(order[s..<min(s + batch, n)])
                 s += batch
-                let x = withoutGradients { images.indexSelect(alongAxis: 0, indices: IntTensor(idx)) }
+                var x = withoutGradients { images.indexSelect(alongAxis: 0, indices: IntTensor(idx)) }
+                if let aug { x = try withoutGradients { try aug([x])[0] } }
                 let loss = crossEntropy(logits: net(x), labels: IntTensor(idx.map { labels.scalars[$0] }))
                 net.zeroGradients()
                 loss.backward()

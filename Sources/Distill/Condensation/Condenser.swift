@@ -68,7 +68,8 @@ public final class Condenser {
         var g = generator(for: iteration)
         let net = try ModelZoo.make(config.model, input: input, seed: g.next())
         net.train()
-        let loss = config.method == .dm ? try distributionStep(net, &g) : gradientStep(net, &g)
+        let aug = config.augmenter(seed: g.next())
+        let loss = config.method == .dm ? try distributionStep(net, aug, &g) : try gradientStep(net, aug, &g)
         iteration += 1
         losses.append(Double(Float(loss)))   // float precision, as checkpoints keep it
         return loss
@@ -78,20 +79,27 @@ public final class Condenser {
         images.value.slice(axis: 0, start: c * config.imagesPerClass, length: config.imagesPerClass)
     }
 
-    func distributionStep(_ module: Module, _ g: inout SeededGenerator) throws -> Double {
+    /// The real and synthetic batch under one Siamese draw (unchanged without augmentation).
+    func augmented(_ real: Tensor, _ syn: Tensor, _ aug: SiameseAugmentation?) throws -> (Tensor, Tensor) {
+        guard let aug else { return (real, syn) }
+        let out = try aug([real, syn])
+        return (out[0], out[1])
+    }
+
+    func distributionStep(_ module: Module, _ aug: SiameseAugmentation?, _ g: inout SeededGenerator) throws -> Double {
         guard let net = module as? ConvNet3 else { throw CondensationError.badValue(field: "model", detail: "distribution matching needs convnet3") }
         for p in net.parameters { p.requiresGradient = false }
         var loss = Tensor(0)
         for c in 0..<real.classCount {
-            let batch = real.sample(class: c, count: config.realBatch, using: &g)
+            let (batch, syn) = try augmented(real.sample(class: c, count: config.realBatch, using: &g), syntheticClass(c), aug)
             let e = withoutGradients { net.embed(batch) }
-            loss = loss + MatchingLoss.distribution(real: e, synthetic: net.embed(syntheticClass(c)))
+            loss = loss + MatchingLoss.distribution(real: e, synthetic: net.embed(syn))
         }
         update(loss)
         return Double(loss.item) / Double(real.classCount)
     }
 
-    func gradientStep(_ net: Module, _ g: inout SeededGenerator) -> Double {
+    func gradientStep(_ net: Module, _ aug: SiameseAugmentation?, _ g: inout SeededGenerator) throws -> Double {
         let params = net.parameters
         let hasBN = net.namedModules().contains { $0.module is BatchNorm }
         let netOptimizer = SGD(net.trainableParameters(), learningRate: config.networkLearningRate)
@@ -105,10 +113,9 @@ public final class Condenser {
             }
             var loss = Tensor(0)
             for c in 0..<real.classCount {
-                let batch = real.sample(class: c, count: config.realBatch, using: &g)
+                let (batch, syn) = try augmented(real.sample(class: c, count: config.realBatch, using: &g), syntheticClass(c), aug)
                 let lossReal = crossEntropy(logits: net(batch), labels: IntTensor(Array(repeating: c, count: batch.shape[0])))
                 let gwReal = gradients(of: lossReal, wrt: params.map(\.value)).map { $0.detached() }
-                let syn = syntheticClass(c)
                 let lossSyn = crossEntropy(logits: net(syn), labels: IntTensor(Array(repeating: c, count: config.imagesPerClass)))
                 let gwSyn = gradients(of: lossSyn, wrt: params.map(\.value), createGraph: true)
                 loss = loss + MatchingLoss.gradientMatch(real: gwReal, synthetic: gwSyn)
@@ -116,7 +123,7 @@ public final class Condenser {
             update(loss)
             total += Double(loss.item)
             if ol == config.outerLoop - 1 { break }
-            trainNetwork(net, netOptimizer, &g)
+            try trainNetwork(net, netOptimizer, config.augmenter(seed: g.next(), siamese: false), &g)
         }
         return total / Double(real.classCount * config.outerLoop)
     }
@@ -132,7 +139,7 @@ public final class Condenser {
 
     /// `innerLoop` epochs of the network on the (detached) synthetic set, shuffled batches of
     /// `trainBatch`, as the reference's `epoch('train', …)`.
-    func trainNetwork(_ net: Module, _ opt: SGD, _ g: inout SeededGenerator) {
+    func trainNetwork(_ net: Module, _ opt: SGD, _ aug: SiameseAugmentation?, _ g: inout SeededGenerator) throws {
         net.train()
         let x = images.value.detached(), n = x.shape[0]
         for _ in 0..<config.innerLoop {
@@ -141,7 +148,8 @@ public final class Condenser {
             while start < n {
                 let idx = Array(order[start..<min(start + config.trainBatch, n)])
                 start += config.trainBatch
-                let batch = x.indexSelect(alongAxis: 0, indices: IntTensor(idx))
+                var batch = x.indexSelect(alongAxis: 0, indices: IntTensor(idx))
+                if let aug { batch = try aug([batch])[0] }
                 let loss = crossEntropy(logits: net(batch), labels: IntTensor(idx.map { labels.scalars[$0] }))
                 net.zeroGradients()
                 loss.backward()
