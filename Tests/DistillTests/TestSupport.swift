@@ -44,6 +44,8 @@ struct JSONFixture {
     static let relation = bundled("relation_fixtures")
     /// Fixtures/make_methods_fixtures.py: adapter and form options, DIST, logit standardisation.
     static let methods = bundled("methods_fixtures")
+    /// Fixtures/make_condensation_fixtures.py: instance norm, DM loss, DC's gradient distance.
+    static let condensation = bundled("condensation_fixtures")
 
     /// Loads `Fixtures/NAME.json` from `Bundle.module`; the top level must be an object.
     init(named name: String) throws {

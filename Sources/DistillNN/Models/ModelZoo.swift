@@ -48,6 +48,7 @@ public enum ModelZoo {
     public static let entries: [Entry] = [
         Entry(name: "mlp", example: "mlp:1200x1200", summary: "MLP, hidden widths joined by x; options dropout, input_dropout"),
         Entry(name: "lenet5", example: "lenet5", summary: "LeNet-5 with ReLU and max pooling"),
+        Entry(name: "convnet3", example: "convnet3", summary: "DC's ConvNet: depth × [conv3×3, norm, ReLU, avg-pool 2] + linear; options width (128), depth (3), norm (instancenorm|batchnorm|none)"),
         Entry(name: "cnn", example: "cnn:32x64x128", summary: "conv3×3-ReLU-pool blocks + 2 linear; options fc (256), bn (0/1)"),
         Entry(name: "resnet8", example: "resnet8", summary: "CIFAR ResNet-8, filters 16-16-32-64"),
         Entry(name: "resnet14", example: "resnet14", summary: "CIFAR ResNet-14"),
@@ -139,6 +140,23 @@ public enum ModelZoo {
             guard build else { return nil }
             return ConvNet(channels: input.channels, height: input.height, width: input.width, widths: widths, hidden: hidden,
                            classes: input.classes, batchNorm: bn, seed: seed)
+        case "convnet3":
+            let netWidth = try parsed.int("width", default: 128, range: 1...Limits.maxDimension)
+            let depth = try parsed.int("depth", default: 3, range: 1...16)
+            let normName = parsed.string("norm", default: "instancenorm")
+            guard let norm = ConvNet3.Norm(rawValue: normName) else {
+                throw ModelError.badOption(model: spec, option: "norm", detail: "must be one of \(ConvNet3.Norm.allCases.map(\.rawValue).joined(separator: ", ")), got '\(normName)'")
+            }
+            try parsed.finish(["width", "depth", "norm"])
+            guard let oh = ConvNet3.outputSide(input.height, channels: input.channels, depth: depth),
+                  let ow = ConvNet3.outputSide(input.width, channels: input.channels, depth: depth) else {
+                throw ModelError.badOption(model: spec, option: "depth", detail: "has \(depth) pooling stages, too many for \(input.height)×\(input.width) images")
+            }
+            let convs = zip([input.channels] + Array(repeating: netWidth, count: depth - 1), Array(repeating: netWidth, count: depth)).map { [9 * $0.0 + 3, $0.1] }
+            try ModelLimits.check(spec, parameters: ModelLimits.sumOfProducts(convs + [[netWidth * oh * ow + 1, input.classes]]))
+            guard build else { return nil }
+            return ConvNet3(channels: input.channels, height: input.height, width: input.width, classes: input.classes,
+                            netWidth: netWidth, depth: depth, norm: norm, seed: seed)
         case "vgg8", "vgg11", "vgg13":
             try parsed.finish([])
             guard input.height >= 16, input.width >= 16 else {
