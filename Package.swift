@@ -42,6 +42,7 @@ let package = Package(
         .target(name: "DistillFuzz", dependencies: ["DistillCore", "DistillNN", "DistillData", "Distill"]),
         .executableTarget(name: "OptimizerBench", dependencies: ["DistillCore", "DistillNN"], path: "Benchmarks/OptimizerBench"),
         .executableTarget(name: "DSABench", dependencies: ["DistillCore", "Distill"], path: "Benchmarks/DSABench"),
+        .executableTarget(name: "UnrollBench", dependencies: ["Distill"], path: "Benchmarks/UnrollBench"),
         .executableTarget(name: "ConvProbe", dependencies: ["DistillCore"], path: "Benchmarks/ConvProbe", exclude: ["conv_probe.py"]),
         // Assertions shared by the test targets (compiled only for the tests).
         .target(name: "DistillTestSupport", dependencies: ["DistillCore"], path: "Tests/DistillTestSupport"),
