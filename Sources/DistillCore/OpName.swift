@@ -18,4 +18,6 @@ public enum OpName: String, CaseIterable, Sendable {
     case softmax, logSoftmax, crossEntropy, dropout, embedding
     case conv2d, convTranspose2d, maxPool2d, avgPool2d, adaptiveAvgPool2d, batchNorm
     case conv2dBackwardWeight, maxPool2dBackward, avgPool2dBackward
+    // resampling (GridSample.swift)
+    case gridSample, gridSampleBackward
 }

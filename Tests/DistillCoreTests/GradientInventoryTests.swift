@@ -3,7 +3,7 @@ import DistillCore
 
 enum GradCases {
     /// Every inventory array, one per op family.
-    static var all: [GradCase] { math + shape + select + nn }
+    static var all: [GradCase] { math + shape + select + nn + sampling }
 }
 
 /// Iterates the op inventory: every `OpName` must have at least one finite-difference case,
