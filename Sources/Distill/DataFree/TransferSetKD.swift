@@ -10,7 +10,7 @@ import DistillNN
 ///
 /// with the teacher frozen and without gradients, Adam on the student, shuffled minibatches.
 /// Defaults: T = 4 (the project's `hinton`), Adam lr 1e-3.
-public struct TransferSetKD {
+public struct TransferSetKD: Codable, Equatable, Sendable {
     public var steps = 1000
     public var batchSize = 128
     public var learningRate: Float = 1e-3
@@ -60,5 +60,31 @@ public struct TransferSetKD {
         let pred = logits.argmax(alongAxis: 1).scalars
         let hits = zip(pred, dataset.labels.scalars).filter { $0 == $1 }.count
         return Double(hits) / Double(max(dataset.count, 1))
+    }
+}
+
+extension TransferSetKD {
+    /// The "student alone" reference row: cross-entropy on a labelled data set with the same
+    /// steps, batch size and Adam learning rate.
+    public func supervised(student: Module, on dataset: Dataset) {
+        let params = student.trainableParameters()
+        let opt = Adam(params, learningRate: learningRate)
+        var g = SeededGenerator(seed: seed)
+        let n = dataset.count
+        var order = g.permutation(n), cursor = 0
+        student.train()
+        for _ in 0..<steps {
+            var rows: [Int] = []
+            for _ in 0..<min(batchSize, n) {
+                if cursor == n { order = g.permutation(n); cursor = 0 }
+                rows.append(order[cursor]); cursor += 1
+            }
+            let loss = crossEntropy(logits: student(dataset.images.indexSelect(alongAxis: 0, indices: IntTensor(rows))),
+                                    labels: IntTensor(rows.map { dataset.labels.scalars[$0] }))
+            for (_, p) in params { p.zeroGradient() }
+            loss.backward()
+            opt.step()
+        }
+        student.eval()
     }
 }
