@@ -7,7 +7,7 @@ struct Distill: ParsableCommand {
         commandName: "distill",
         abstract: "Knowledge distillation in Swift: train teachers, distil students, measure fidelity.",
         version: "distill \(DistillVersion.string)",
-        subcommands: [Train.self, Evaluate.self, Predict.self, Export.self, Logits.self, Models.self, Methods.self, Run.self, DistillOnce.self, Compare.self, Condense.self])
+        subcommands: [Train.self, Evaluate.self, Predict.self, Export.self, Logits.self, Models.self, Methods.self, Run.self, DistillOnce.self, Compare.self, Condense.self, DataFree.self])
 }
 
 WaitPolicy.apply()

@@ -47,7 +47,7 @@ public enum ModelZoo {
     /// The families, with an example spec each (what `distill models` lists).
     public static let entries: [Entry] = [
         Entry(name: "mlp", example: "mlp:1200x1200", summary: "MLP, hidden widths joined by x; options dropout, input_dropout"),
-        Entry(name: "lenet5", example: "lenet5", summary: "LeNet-5 with ReLU and max pooling"),
+        Entry(name: "lenet5", example: "lenet5", summary: "LeNet-5 with ReLU and max pooling; options half (true: DAFL's LeNet5Half, widths 3-8-60-42), bn (true: BatchNorm after each conv)"),
         Entry(name: "convnet3", example: "convnet3", summary: "DC's ConvNet: depth × [conv3×3, norm, ReLU, avg-pool 2] + linear; options width (128), depth (3), norm (instancenorm|batchnorm|none)"),
         Entry(name: "cnn", example: "cnn:32x64x128", summary: "conv3×3-ReLU-pool blocks + 2 linear; options fc (256), bn (0/1)"),
         Entry(name: "resnet8", example: "resnet8", summary: "CIFAR ResNet-8, filters 16-16-32-64"),
@@ -120,12 +120,13 @@ public enum ModelZoo {
             guard build else { return nil }
             return OneNetwork(inputs: pixels, hidden: hidden, classes: input.classes, branches: branches, trunk: trunk, dropout: dropout, seed: seed)
         case "lenet5":
-            try parsed.finish([])
+            let half = try parsed.flag("half"), bn = try parsed.flag("bn")
+            try parsed.finish(["half", "bn"])
             guard input.height >= 12, input.width >= 12 else {
                 throw ModelError.badOption(model: spec, option: "input", detail: "needs images of at least 12×12, got \(input.height)×\(input.width)")
             }
             guard build else { return nil }
-            return LeNet5(channels: input.channels, height: input.height, width: input.width, classes: input.classes, seed: seed)
+            return LeNet5(channels: input.channels, height: input.height, width: input.width, classes: input.classes, half: half, batchNorm: bn, seed: seed)
         case "cnn":
             let widths = try parsed.widths(default: [32, 64, 128])
             let hidden = try parsed.int("fc", default: 256, range: 1...Limits.maxDimension)
@@ -283,6 +284,16 @@ public enum ModelZoo {
         }
 
         func string(_ key: String, default d: String) -> String { options[key] ?? d }
+
+        /// A boolean option: true/1 or false/0 (absent: false).
+        func flag(_ key: String) throws -> Bool {
+            guard let v = options[key] else { return false }
+            switch v.lowercased() {
+            case "true", "1": return true
+            case "false", "0": return false
+            default: throw ModelError.badOption(model: raw, option: key, detail: "expects true or false, got '\(v)'")
+            }
+        }
 
         /// Throws for any option outside `allowed`, and for a positional argument where none is taken.
         func finish(_ allowed: [String]) throws {

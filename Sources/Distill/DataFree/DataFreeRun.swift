@@ -1,0 +1,242 @@
+import DistillCore
+import DistillData
+import DistillNN
+import Foundation
+
+/// One `distill datafree` run: recover a transfer set from a frozen teacher alone (DeepInversion,
+/// Adaptive DeepInversion or DAFL), distil the student on it, evaluate on the test split, and
+/// optionally the reference rows (KD on Gaussian noise, KD on the real training images, the
+/// student trained alone on them), then write `report.md`, `result.json` and the per-class grid
+/// of recovered images (`recovered_grid.png/.svg`). No real training image is read by the
+/// data-free rows; the test split is read for evaluation only.
+///
+/// Checkpoints: DeepInversion writes `recovered.npy` after every inverted batch (and, for `adi`,
+/// the student after its KD round); DAFL writes `dafl.safetensors` (generator, student, both Adam
+/// states, the epoch) after every epoch. A rerun with the same `--out` continues from them.
+public final class DataFreeRun {
+    public static let methods = ["deepinversion", "adi", "dafl"]
+
+    public struct Settings: Codable, Equatable, Sendable {
+        public var method = "deepinversion"
+        public var student = "lenet5:half=true"
+        public var images = 1000
+        public var inversionBatch = 100
+        public var inversion = DeepInversionSettings()
+        public var dafl = DAFLSettings()
+        public var daflEpochs = 5
+        public var kd = TransferSetKD()
+        public var baselines = false
+        public var seed: UInt64 = 0
+        /// Evaluate on the first N test examples only (nil: all).
+        public var testSubset: Int?
+        public init() {}
+
+        /// Bounds, checked before any file is read.
+        public func validate() throws {
+            guard DataFreeRun.methods.contains(method) else {
+                throw DataFreeError.badValue(field: "method", value: method, expected: "one of \(DataFreeRun.methods.joined(separator: ", "))")
+            }
+            for (f, v, r) in [("images", images, 1...100_000), ("inversion-batch", inversionBatch, 2...4096), ("iterations", inversion.iterations, 1...100_000),
+                              ("kd-steps", kd.steps, 0...1_000_000), ("kd-batch", kd.batchSize, 1...4096), ("dafl-epochs", daflEpochs, 1...10_000),
+                              ("dafl-iterations", dafl.iterationsPerEpoch, 1...100_000), ("dafl-batch", dafl.batchSize, 2...4096)] where !r.contains(v) {
+                throw DataFreeError.badValue(field: f, value: "\(v)", expected: "an integer in \(r.lowerBound)…\(r.upperBound)")
+            }
+            if let n = testSubset, !(1...1_000_000).contains(n) {
+                throw DataFreeError.badValue(field: "test-subset", value: "\(n)", expected: "an integer in 1…1000000")
+            }
+            for (f, v) in [("lr", inversion.learningRate), ("kd-lr", kd.learningRate), ("temperature", kd.temperature)] where !(v > 0 && v.isFinite) {
+                throw DataFreeError.badValue(field: f, value: "\(v)", expected: "a positive number")
+            }
+        }
+    }
+
+    public struct Row: Codable, Equatable, Sendable {
+        public var name: String, accuracy: Double, seconds: Double, realTrainingImages: Int
+    }
+
+    public struct Result: Codable, Equatable, Sendable {
+        public var settings: Settings
+        public var teacher: String, teacherAccuracy: Double
+        public var rows: [Row]
+        public var collapsedBatches: Int?, daflBatches: Int?
+        public var lastDiversity: BatchDiversity?
+    }
+
+    let settings: Settings, teacherPath: String, teacherModel: String?, data: String, out: URL
+    public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+
+    public init(settings: Settings, teacher: String, teacherModel: String?, data: String, out: URL) {
+        self.settings = settings; teacherPath = teacher; self.teacherModel = teacherModel; self.data = data; self.out = out
+    }
+
+    public func run() throws -> Result {
+        try settings.validate()
+        let spec = try DataSpec(data)
+        var test = try spec.load(.test)
+        if let n = settings.testSubset { test = test.first(n) }
+        let file = try ModelFile.read(teacherPath, model: teacherModel, modelFlag: "--teacher-model")
+        try file.check(fits: test, data: data)
+        let net = try file.module(input: DataSpec.modelInput(for: test)).module
+        let teacher = try FrozenTeacher(net, spec: file.spec, classCount: test.classCount)
+        if settings.method != "dafl" { try teacher.requireBatchNorm(method: settings.method) } else { try teacher.requirePenultimate(method: "dafl") }
+        let input = DataSpec.modelInput(for: test)
+        _ = try ModelZoo.make(settings.student, input: input, seed: settings.seed)   // a bad --student fails before work
+        if settings.method == "dafl", input.height % 4 != 0 || input.width != input.height {
+            throw DataFreeError.badValue(field: "data", value: data, expected: "square images whose size is a multiple of 4 for DAFL's generator, got \(input.height)×\(input.width)")
+        }
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let teacherAccuracy = try TransferSetKD.accuracy(net, on: test)
+        log("teacher \(file.spec): test accuracy \(String(format: "%.4f", teacherAccuracy))")
+        var rows: [Row] = []
+        var result = Result(settings: settings, teacher: file.spec, teacherAccuracy: teacherAccuracy, rows: [])
+        let shape = [input.channels, input.height, input.width]
+        let clock = ContinuousClock(), start = clock.now
+        let student = try ModelZoo.make(settings.student, input: input, seed: settings.seed)
+        let recovered: Tensor
+        if settings.method == "dafl" {
+            recovered = try runDAFL(teacher: teacher, student: student, shape: shape, result: &result)
+        } else {
+            recovered = try runInversion(teacher: teacher, student: student, shape: shape)
+            settings.kd.distil(student: student, teacher: teacher, images: recovered)
+        }
+        try student.save(to: out.appendingPathComponent("student.safetensors").path, metadata: ["model": settings.student, "data": data])
+        rows.append(Row(name: "\(settings.method) (data-free)", accuracy: try TransferSetKD.accuracy(student, on: test),
+                        seconds: seconds(clock.now - start), realTrainingImages: 0))
+        let labels = teacher.logits(recovered).argmax(alongAxis: 1).scalars
+        let shown = Self.perClass(labels, classes: test.classCount, each: 10)
+        let grid = try ImageGrid.byClass(images: recovered.indexSelect(alongAxis: 0, indices: IntTensor(shown)),
+                                         labels: shown.map { labels[$0] }, classNames: test.classNames)
+        _ = try grid.write(stem: out.appendingPathComponent("recovered_grid").path, title: "\(settings.method): recovered images by the teacher's class")
+        if settings.baselines { rows += try baselineRows(teacher: teacher, input: input, test: test, spec: spec) }
+        result.rows = rows
+        try ResultJSON.encoder([.prettyPrinted, .sortedKeys]).encode(result).write(to: out.appendingPathComponent("result.json"))
+        try Self.markdown(result).write(to: out.appendingPathComponent("report.md"), atomically: true, encoding: .utf8)
+        return result
+    }
+
+    func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
+
+    /// Up to `each` indices per class, in order.
+    static func perClass(_ labels: [Int], classes: Int, each: Int) -> [Int] {
+        var count = [Int](repeating: 0, count: classes), out: [Int] = []
+        for (i, y) in labels.enumerated() where count[y] < each { count[y] += 1; out.append(i) }
+        return out
+    }
+
+    func runInversion(teacher: FrozenTeacher, student: Module, shape: [Int]) throws -> Tensor {
+        let path = out.appendingPathComponent("recovered.npy").path
+        var parts: [Tensor] = []
+        var done = 0
+        if FileManager.default.fileExists(atPath: path) {
+            let t = try NumPy.read(path).tensor
+            guard t.rank == 4, Array(t.shape.dropFirst()) == shape else {
+                throw DataFreeError.badValue(field: "checkpoint", value: path, expected: "recovered images [N, \(shape.map(String.init).joined(separator: ", "))], got \(Shape.describe(t.shape))")
+            }
+            parts = [t]; done = t.shape[0]
+            log("resuming from \(path): \(done) images recovered")
+        }
+        let studentPath = out.appendingPathComponent("adi_student.safetensors").path
+        if settings.method == "adi", done > 0, FileManager.default.fileExists(atPath: studentPath) { try student.load(from: studentPath) }
+        var s = settings.inversion
+        if settings.method == "adi" && s.adiWeight == 0 { s.adiWeight = 1 }
+        let norm = teacher.model.inputNormalization
+        while done < settings.images {
+            let b = min(settings.inversionBatch, settings.images - done)
+            var g = SeededGenerator(seed: settings.seed &+ UInt64(done) &* 7919)
+            var initial = Tensor.normal([b] + shape, using: &g)
+            if let norm {   // Gaussian noise in the teacher's normalised space, as the reference
+                let c = norm.mean.count
+                initial = initial * Tensor(shape: [1, c, 1, 1], scalars: norm.std) + Tensor(shape: [1, c, 1, 1], scalars: norm.mean)
+            }
+            let (images, terms) = DeepInversion.invert(teacher: teacher, student: settings.method == "adi" ? student : nil, initial: initial,
+                                                       targets: DeepInversion.targets(b, classes: teacher.classCount, offset: done), settings: s, using: &g)
+            parts.append(images); done += b
+            let all = Tensor.concatenated(parts, alongAxis: 0)
+            parts = [all]
+            if settings.method == "adi" {   // KD round on everything so far, so the next batch challenges the current student
+                var kd = settings.kd
+                kd.steps = max(1, settings.kd.steps * b / max(settings.images, 1)); kd.seed = settings.seed &+ UInt64(done)
+                kd.distil(student: student, teacher: teacher, images: all)
+                try student.save(to: studentPath)
+            }
+            try NumPy.write(NumPyArray(all), to: path)
+            log(String(format: "%@: %d/%d images; last batch loss %.4f (CE %.4f, BN %.4f, ADI %.4f)", settings.method, done, settings.images, terms.total, terms.ce, terms.bn, terms.adi))
+        }
+        return parts[0]
+    }
+
+    func runDAFL(teacher: FrozenTeacher, student: Module, shape: [Int], result: inout Result) throws -> Tensor {
+        let gen = DAFLGenerator(latent: settings.dafl.latent, channels: shape[0], imageSize: shape[1], seed: settings.seed &+ 1)
+        let trainer = try DAFLTrainer(generator: gen, student: student, teacher: teacher, settings: settings.dafl, seed: settings.seed &+ 2)
+        let path = out.appendingPathComponent("dafl.safetensors").path
+        var epoch = 0
+        if FileManager.default.fileExists(atPath: path) {
+            let f = try SafeTensors.read(from: path)
+            func part(_ p: String) -> [String: Tensor] { f.tensors.filter { $0.key.hasPrefix(p) }.reduce(into: [:]) { $0[String($1.key.dropFirst(p.count))] = $1.value } }
+            try gen.loadStateDict(part("generator.")); try student.loadStateDict(part("student."))
+            try trainer.generatorOptimizer.loadStateDict(part("opt_g.")); try trainer.studentOptimizer.loadStateDict(part("opt_s."))
+            epoch = Int(f.metadata["epoch"] ?? "0") ?? 0
+            if let st = f.metadata["random"]?.split(separator: ",").compactMap({ UInt64($0) }), st.count == 4 { trainer.random = SeededGenerator(state: st) }
+            log("resuming DAFL after epoch \(epoch)")
+        }
+        var collapsed = 0, batches = 0
+        while epoch < settings.daflEpochs {
+            var last: DAFLTrainer.Step?
+            for _ in 0..<settings.dafl.iterationsPerEpoch {
+                let s = trainer.step()
+                batches += 1
+                if s.diversity.collapsed(pixels: shape.reduce(1, *)) { collapsed += 1 }
+                last = s
+            }
+            epoch += 1
+            var tensors: [String: Tensor] = [:]
+            for (k, v) in gen.stateDict() { tensors["generator." + k] = v }
+            for (k, v) in student.stateDict() { tensors["student." + k] = v }
+            for (k, v) in trainer.generatorOptimizer.stateDict() { tensors["opt_g." + k] = v }
+            for (k, v) in trainer.studentOptimizer.stateDict() { tensors["opt_s." + k] = v }
+            try SafeTensors(tensors: tensors, metadata: ["epoch": "\(epoch)", "random": trainer.random.state.map(String.init).joined(separator: ",")]).write(to: path)
+            if let l = last {
+                log(String(format: "dafl epoch %d/%d: one-hot %.4f, entropy %.4f, activation %.4f, kd %.4f; diversity: pairwise %.3f, class entropy %.3f (%d classes)%@",
+                           epoch, settings.daflEpochs, l.oneHot, l.informationEntropy, l.activation, l.kd, l.diversity.meanPairwiseDistance,
+                           l.diversity.predictedClassEntropy, l.diversity.classesPresent, l.diversity.collapsed(pixels: shape.reduce(1, *)) ? " — MODE COLLAPSE" : ""))
+                result.lastDiversity = l.diversity
+            }
+        }
+        result.collapsedBatches = collapsed; result.daflBatches = batches
+        return trainer.sample(settings.images)
+    }
+
+    /// KD on Gaussian noise, KD on the real training images, the student alone on them.
+    func baselineRows(teacher: FrozenTeacher, input: ModelInput, test: Dataset, spec: DataSpec) throws -> [Row] {
+        let train = try spec.load(.train)
+        let clock = ContinuousClock()
+        var rows: [Row] = []
+        var g = SeededGenerator(seed: settings.seed &+ 99)
+        for name in ["KD on Gaussian noise", "KD on the real training images", "student alone (real images, labels)"] {
+            let start = clock.now
+            let s = try ModelZoo.make(settings.student, input: input, seed: settings.seed)
+            switch name {
+            case "KD on Gaussian noise": settings.kd.distil(student: s, teacher: teacher, images: Tensor.normal([settings.images] + Array(train.images.shape.dropFirst()), using: &g))
+            case "KD on the real training images": settings.kd.distil(student: s, teacher: teacher, images: train.images)
+            default: settings.kd.supervised(student: s, on: train)
+            }
+            rows.append(Row(name: name, accuracy: try TransferSetKD.accuracy(s, on: test), seconds: seconds(clock.now - start),
+                            realTrainingImages: name.hasPrefix("KD on G") ? 0 : train.count))
+            log("\(name): \(String(format: "%.4f", rows.last!.accuracy))")
+        }
+        return rows
+    }
+
+    public static func markdown(_ r: Result) -> String {
+        var s = "# Data-free distillation: \(r.settings.method)\n\nTeacher \(r.teacher): test accuracy \(String(format: "%.4f", r.teacherAccuracy)). "
+        s += "Student \(r.settings.student); \(r.settings.images) recovered images; KD \(r.settings.kd.steps) steps of \(r.settings.kd.batchSize), T = \(r.settings.kd.temperature), seed \(r.settings.seed).\n\n"
+        s += "| row | test accuracy | real training images | seconds |\n|---|---|---|---|\n"
+        for row in r.rows { s += "| \(row.name) | \(String(format: "%.4f", row.accuracy)) | \(row.realTrainingImages) | \(String(format: "%.0f", row.seconds)) |\n" }
+        if let c = r.collapsedBatches, let n = r.daflBatches {
+            s += "\nDAFL mode collapse: \(c) of \(n) generated batches collapsed (≤ 2 predicted classes or near-identical images)"
+            s += c > 0 ? " — the generator COLLAPSED.\n" : "; none collapsed.\n"
+        }
+        s += "\n![recovered images](recovered_grid.svg)\n"
+        return s
+    }
+}
