@@ -29,28 +29,10 @@ public struct TransferSetKD: Codable, Equatable, Sendable {
     public func distil(student: Module, teacher: FrozenTeacher, images: Tensor) -> Float {
         let n = images.shape[0]
         precondition(n > 0, "TransferSetKD: an empty transfer set")
-        let params = student.trainableParameters()
-        let opt = Adam(params, learningRate: learningRate)
-        var g = SeededGenerator(seed: seed)
-        var order = g.permutation(n), cursor = 0
-        var last: Float = .nan
-        student.train()
-        for _ in 0..<steps {
-            var rows: [Int] = []
-            for _ in 0..<min(batchSize, n) {
-                if cursor == n { order = g.permutation(n); cursor = 0 }
-                rows.append(order[cursor]); cursor += 1
-            }
+        return trainSteps(student, rows: n) { rows in
             let x = images.indexSelect(alongAxis: 0, indices: IntTensor(rows))
-            let zt = teacher.logits(x)
-            let loss = Self.softLoss(student: student(x), teacher: zt, temperature: temperature)
-            last = loss.item
-            for (_, p) in params { p.zeroGradient() }
-            loss.backward()
-            opt.step()
+            return Self.softLoss(student: student(x), teacher: teacher.logits(x), temperature: temperature)
         }
-        student.eval()
-        return last
     }
 
     /// Top-1 accuracy of `model` on `dataset` (eval mode).
@@ -67,11 +49,21 @@ extension TransferSetKD {
     /// The "student alone" reference row: cross-entropy on a labelled data set with the same
     /// steps, batch size and Adam learning rate.
     public func supervised(student: Module, on dataset: Dataset) {
+        trainSteps(student, rows: dataset.count) { rows in
+            crossEntropy(logits: student(dataset.images.indexSelect(alongAxis: 0, indices: IntTensor(rows))),
+                         labels: IntTensor(rows.map { dataset.labels.scalars[$0] }))
+        }
+    }
+
+    /// `steps` Adam steps of `student` on minibatches of `rows` examples drawn without
+    /// replacement (a fresh seeded permutation each pass); returns the last step's loss.
+    @discardableResult
+    private func trainSteps(_ student: Module, rows n: Int, loss: ([Int]) -> Tensor) -> Float {
         let params = student.trainableParameters()
         let opt = Adam(params, learningRate: learningRate)
         var g = SeededGenerator(seed: seed)
-        let n = dataset.count
         var order = g.permutation(n), cursor = 0
+        var last: Float = .nan
         student.train()
         for _ in 0..<steps {
             var rows: [Int] = []
@@ -79,12 +71,13 @@ extension TransferSetKD {
                 if cursor == n { order = g.permutation(n); cursor = 0 }
                 rows.append(order[cursor]); cursor += 1
             }
-            let loss = crossEntropy(logits: student(dataset.images.indexSelect(alongAxis: 0, indices: IntTensor(rows))),
-                                    labels: IntTensor(rows.map { dataset.labels.scalars[$0] }))
+            let l = loss(rows)
+            last = l.item
             for (_, p) in params { p.zeroGradient() }
-            loss.backward()
+            l.backward()
             opt.step()
         }
         student.eval()
+        return last
     }
 }
