@@ -29,6 +29,8 @@ struct ConvGeometry: Hashable, CustomStringConvertible {
 }
 
 /// im2col / col2im and the three GEMM-based convolution kernels. No autograd knowledge.
+/// `forward`, `backwardData` and `backwardWeight` (ConvDispatch.swift) choose between these and
+/// the oneDNN primitives of `DNNLConv`.
 ///
 /// The column matrix of one image and group is [(C/g)·kh·kw, OH·OW]; each convolution
 /// direction is then one GEMM per image and group (M = O/g, N = OH·OW, K = (C/g)·kh·kw for the
@@ -160,8 +162,8 @@ enum ConvKernels {
     }
 
     /// y[n, o] = Σ W[o] · im2col(x[n]) (+ bias[o]). Images are split across the OpenMP threads.
-    static func forward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                        y: UnsafeMutablePointer<Float>, _ g: ConvGeometry) {
+    static func forwardIm2col(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                              y: UnsafeMutablePointer<Float>, _ g: ConvGeometry) {
         let ckk = g.ckk, ohw = g.ohw
         let pointwise = isPointwise(g)
         Parallel.forRanges(g.n, grain: parallelGrain(g)) { images in
@@ -186,8 +188,8 @@ enum ConvKernels {
 
     /// dx[n] = col2im(Wᵀ · dy[n]): the gradient of the forward with respect to its input, which
     /// is also the transposed convolution of dy.
-    static func backwardData(dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                             dx: UnsafeMutablePointer<Float>, _ g: ConvGeometry) {
+    static func backwardDataIm2col(dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                   dx: UnsafeMutablePointer<Float>, _ g: ConvGeometry) {
         let ckk = g.ckk, ohw = g.ohw
         let pointwise = isPointwise(g)
         // Wᵀ per group, [ckk, og], so the GEMM reads both operands untransposed.
@@ -214,8 +216,8 @@ enum ConvKernels {
     }
 
     /// dW[o] = Σₙ dy[n, o] · im2col(x[n])ᵀ; each thread sums its images into its own buffer.
-    static func backwardWeight(x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
-                               dw: UnsafeMutablePointer<Float>, _ g: ConvGeometry) {
+    static func backwardWeightIm2col(x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                                     dw: UnsafeMutablePointer<Float>, _ g: ConvGeometry) {
         let ckk = g.ckk, ohw = g.ohw, size = g.o * ckk
         let pointwise = isPointwise(g)
         let threads = Swift.min(Parallel.maxThreads, g.n / parallelGrain(g))

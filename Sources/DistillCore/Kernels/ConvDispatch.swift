@@ -1,0 +1,180 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// The kernel that computes one convolution direction.
+enum ConvBackend: Hashable, CustomStringConvertible {
+    case im2col
+    case dnnl(DNNLConvLayout)
+    var description: String {
+        switch self {
+        case .im2col: return "im2col"
+        case .dnnl(let l): return "dnnl-\(l)"
+        }
+    }
+}
+
+/// How convolutions choose their kernel, from the environment variable `DISTILL_CONV`:
+/// `im2col` (im2col + GEMM), `dnnl` (oneDNN, plain or blocked layout by measurement),
+/// `dnnl-plain` / `dnnl-blocked` (one oneDNN layout), or `auto` (the default: the fastest of all
+/// three, measured).
+enum ConvMode: String, CaseIterable {
+    case im2col, dnnl, auto
+    case dnnlPlain = "dnnl-plain"
+    case dnnlBlocked = "dnnl-blocked"
+
+    /// Candidates in the order they are tried (the first one that builds wins ties).
+    var candidates: [ConvBackend] {
+        switch self {
+        case .im2col: return [.im2col]
+        case .dnnl: return [.dnnl(.blocked), .dnnl(.plain)]
+        case .dnnlPlain: return [.dnnl(.plain)]
+        case .dnnlBlocked: return [.dnnl(.blocked)]
+        case .auto: return [.im2col, .dnnl(.blocked), .dnnl(.plain)]
+        }
+    }
+}
+
+/// Per-geometry, per-direction choice of convolution kernel by measurement.
+///
+/// Rule: the first call of a (geometry, direction) runs every candidate of the mode on the
+/// caller's real operands, one warm-up run each and then up to three timed rounds interleaved
+/// (so a burst of load on shared cores hits all candidates alike), and keeps the one with the
+/// smallest time. Each candidate writes the whole output, so the measuring call's result is
+/// correct whichever ran last. Measuring rather than a fixed rule because the winner depends on
+/// channel count, spatial size, batch and the CPU: oneDNN's blocked kernels win for wide layers,
+/// while for 1–3 input channels or tiny outputs the reorders at the edges cost more than they
+/// save. A round stops early once the measurement has spent 0.25 s. Decisions are cached (at
+/// most `cacheLimit`, then the cache starts over); `DISTILL_CONV_VERBOSE=1` logs each one.
+enum ConvDispatch {
+    static let cacheLimit = 1024
+
+    struct Key: Hashable {
+        let geometry: ConvGeometry
+        let direction: ConvDirection
+    }
+
+    /// The mode from `DISTILL_CONV` (read once); an unknown value warns and means `auto`.
+    static let environmentMode: ConvMode = {
+        guard let v = ProcessInfo.processInfo.environment["DISTILL_CONV"], !v.isEmpty else { return .auto }
+        if let m = ConvMode(rawValue: v.lowercased()) { return m }
+        FileHandle.standardError.write(Data(
+            "warning: DISTILL_CONV=\(v) is not one of \(ConvMode.allCases.map(\.rawValue).joined(separator: ", ")); using auto\n".utf8))
+        return .auto
+    }()
+    static let verbose = ProcessInfo.processInfo.environment["DISTILL_CONV_VERBOSE"].map { $0 != "" && $0 != "0" } ?? false
+
+    nonisolated(unsafe) private static var lock: UnsafeMutablePointer<pthread_mutex_t> = {
+        let p = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(p, nil)
+        return p
+    }()
+    nonisolated(unsafe) private static var overrideMode: ConvMode? = nil
+    nonisolated(unsafe) private static var decisions: [Key: ConvBackend] = [:]
+
+    /// The mode in force: set by `setMode` (tests, benchmarks) or from the environment.
+    static var mode: ConvMode {
+        pthread_mutex_lock(lock); defer { pthread_mutex_unlock(lock) }
+        return overrideMode ?? environmentMode
+    }
+
+    /// Forces a mode (nil: back to `DISTILL_CONV`) and forgets every decision.
+    static func setMode(_ m: ConvMode?) {
+        pthread_mutex_lock(lock); defer { pthread_mutex_unlock(lock) }
+        overrideMode = m
+        decisions.removeAll()
+    }
+
+    /// The decision recorded for a geometry and direction, if any.
+    static func decision(_ g: ConvGeometry, _ d: ConvDirection) -> ConvBackend? {
+        pthread_mutex_lock(lock); defer { pthread_mutex_unlock(lock) }
+        return decisions[Key(geometry: g, direction: d)]
+    }
+
+    private static func record(_ key: Key, _ b: ConvBackend) {
+        pthread_mutex_lock(lock); defer { pthread_mutex_unlock(lock) }
+        if decisions.count >= cacheLimit { decisions.removeAll() }
+        decisions[key] = b
+    }
+
+    @inline(__always) static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+
+    /// Computes one direction with the chosen kernel. `body(backend)` computes the whole output
+    /// with that backend and returns false when it cannot (oneDNN declined the geometry).
+    static func run(_ g: ConvGeometry, _ direction: ConvDirection, _ body: (ConvBackend) -> Bool) {
+        let key = Key(geometry: g, direction: direction)
+        let m = mode
+        if let b = decision(g, direction) {
+            if body(b) { return }
+            record(key, .im2col)
+            _ = body(.im2col)
+            return
+        }
+        let candidates = m.candidates.filter { b in
+            if case .dnnl(let l) = b { return DNNLConv.supports(g, direction, l) }
+            return true
+        }
+        guard candidates.count > 1 else {
+            let b = candidates.first ?? .im2col
+            if !body(b) { _ = body(.im2col); record(key, .im2col) } else { record(key, b) }
+            return
+        }
+        var best = [Double](repeating: .infinity, count: candidates.count)
+        var usable = [Bool](repeating: true, count: candidates.count)
+        let start = now()
+        for i in candidates.indices { usable[i] = body(candidates[i]) }   // warm-up (first touch of buffers)
+        for _ in 0..<3 {
+            for i in candidates.indices where usable[i] {
+                let t0 = now()
+                _ = body(candidates[i])
+                best[i] = Swift.min(best[i], now() - t0)
+            }
+            if now() - start > 0.25 { break }
+        }
+        if !usable.contains(true) { _ = body(.im2col) }   // nothing usable: the output still comes from im2col
+        let winner = best.indices.min { best[$0] < best[$1] }.flatMap { best[$0].isFinite ? candidates[$0] : nil } ?? .im2col
+        record(key, winner)
+        if verbose {
+            let times = candidates.indices.map { "\(candidates[$0]) \(String(format: "%.3f", best[$0] * 1e3)) ms" }.joined(separator: ", ")
+            FileHandle.standardError.write(Data("conv \(direction) \(g): \(times) → \(winner)\n".utf8))
+        }
+    }
+}
+
+extension ConvKernels {
+    /// y[n, o] = Σ W[o] ⋆ x[n] (+ bias[o]) with the kernel `ConvDispatch` chooses.
+    static func forward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                        y: UnsafeMutablePointer<Float>, _ g: ConvGeometry) {
+        ConvDispatch.run(g, .forward) { b in
+            switch b {
+            case .im2col: forwardIm2col(x: x, weight: weight, bias: bias, y: y, g); return true
+            case .dnnl(let l): return DNNLConv.forward(x: x, weight: weight, bias: bias, y: y, g, layout: l)
+            }
+        }
+    }
+
+    /// dx = Wᵀ ⋆ dy (the transposed convolution) with the kernel `ConvDispatch` chooses.
+    static func backwardData(dy: UnsafePointer<Float>, weight: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, _ g: ConvGeometry) {
+        ConvDispatch.run(g, .backwardData) { b in
+            switch b {
+            case .im2col: backwardDataIm2col(dy: dy, weight: weight, dx: dx, g); return true
+            case .dnnl(let l): return DNNLConv.backwardData(dy: dy, weight: weight, dx: dx, g, layout: l)
+            }
+        }
+    }
+
+    /// dW = Σₙ dy[n] ⊗ x[n] with the kernel `ConvDispatch` chooses.
+    static func backwardWeight(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>, _ g: ConvGeometry) {
+        ConvDispatch.run(g, .backwardWeight) { b in
+            switch b {
+            case .im2col: backwardWeightIm2col(x: x, dy: dy, dw: dw, g); return true
+            case .dnnl(let l): return DNNLConv.backwardWeight(x: x, dy: dy, dw: dw, g, layout: l)
+            }
+        }
+    }
+}
