@@ -43,6 +43,7 @@ let package = Package(
         .executableTarget(name: "OptimizerBench", dependencies: ["DistillCore", "DistillNN"], path: "Benchmarks/OptimizerBench"),
         .executableTarget(name: "DSABench", dependencies: ["DistillCore", "Distill"], path: "Benchmarks/DSABench"),
         .executableTarget(name: "UnrollBench", dependencies: ["Distill"], path: "Benchmarks/UnrollBench"),
+        .executableTarget(name: "ConvBench", dependencies: ["DistillCore"], path: "Benchmarks/ConvBench"),
         .executableTarget(name: "ConvProbe", dependencies: ["DistillCore"], path: "Benchmarks/ConvProbe", exclude: ["conv_probe.py"]),
         // Assertions shared by the test targets (compiled only for the tests).
         .target(name: "DistillTestSupport", dependencies: ["DistillCore"], path: "Tests/DistillTestSupport"),

@@ -18,8 +18,8 @@ enum ConvBackend: Hashable, CustomStringConvertible {
 /// How convolutions choose their kernel, from the environment variable `DISTILL_CONV`:
 /// `im2col` (im2col + GEMM), `dnnl` (oneDNN, plain or blocked layout by measurement),
 /// `dnnl-plain` / `dnnl-blocked` (one oneDNN layout), or `auto` (the default: the fastest of all
-/// three, measured).
-enum ConvMode: String, CaseIterable {
+/// three, measured). `setConvolutionMode` overrides it for the process.
+public enum ConvMode: String, CaseIterable, Sendable {
     case im2col, dnnl, auto
     case dnnlPlain = "dnnl-plain"
     case dnnlBlocked = "dnnl-blocked"
@@ -53,6 +53,7 @@ enum ConvDispatch {
     struct Key: Hashable {
         let geometry: ConvGeometry
         let direction: ConvDirection
+        let mode: ConvMode
     }
 
     /// The mode from `DISTILL_CONV` (read once); an unknown value warns and means `auto`.
@@ -79,17 +80,23 @@ enum ConvDispatch {
         return overrideMode ?? environmentMode
     }
 
-    /// Forces a mode (nil: back to `DISTILL_CONV`) and forgets every decision.
+    /// Forces a mode (nil: back to `DISTILL_CONV`); decisions are kept per mode.
     static func setMode(_ m: ConvMode?) {
         pthread_mutex_lock(lock); defer { pthread_mutex_unlock(lock) }
         overrideMode = m
-        decisions.removeAll()
     }
 
-    /// The decision recorded for a geometry and direction, if any.
-    static func decision(_ g: ConvGeometry, _ d: ConvDirection) -> ConvBackend? {
+    /// The decision recorded for a geometry and direction under a mode (default: the current one).
+    static func decision(_ g: ConvGeometry, _ d: ConvDirection, mode m: ConvMode? = nil) -> ConvBackend? {
+        let m = m ?? mode
         pthread_mutex_lock(lock); defer { pthread_mutex_unlock(lock) }
-        return decisions[Key(geometry: g, direction: d)]
+        return decisions[Key(geometry: g, direction: d, mode: m)]
+    }
+
+    /// Forgets every decision (the next call of each geometry measures again).
+    static func forgetDecisions() {
+        pthread_mutex_lock(lock); defer { pthread_mutex_unlock(lock) }
+        decisions.removeAll()
     }
 
     private static func record(_ key: Key, _ b: ConvBackend) {
@@ -107,9 +114,9 @@ enum ConvDispatch {
     /// Computes one direction with the chosen kernel. `body(backend)` computes the whole output
     /// with that backend and returns false when it cannot (oneDNN declined the geometry).
     static func run(_ g: ConvGeometry, _ direction: ConvDirection, _ body: (ConvBackend) -> Bool) {
-        let key = Key(geometry: g, direction: direction)
         let m = mode
-        if let b = decision(g, direction) {
+        let key = Key(geometry: g, direction: direction, mode: m)
+        if let b = decision(g, direction, mode: m) {
             if body(b) { return }
             record(key, .im2col)
             _ = body(.im2col)
@@ -145,6 +152,14 @@ enum ConvDispatch {
         }
     }
 }
+
+/// Chooses the convolution kernels of this process (nil: back to `DISTILL_CONV`, default auto):
+/// `.im2col`, `.dnnl` (oneDNN, layout by measurement), `.dnnlPlain`, `.dnnlBlocked`, or `.auto`
+/// (per geometry and direction the fastest of them, timed once). Results agree within rounding.
+public func setConvolutionMode(_ mode: ConvMode?) { ConvDispatch.setMode(mode) }
+
+/// The convolution mode in force.
+public var convolutionMode: ConvMode { ConvDispatch.mode }
 
 extension ConvKernels {
     /// y[n, o] = Σ W[o] ⋆ x[n] (+ bias[o]) with the kernel `ConvDispatch` chooses.
