@@ -128,8 +128,9 @@ enum DNNLConv {
 
     // MARK: - execution
 
+    /// A buffer of `bytes` from `BufferCache` (reused across steps, so no page faults), or nil for 0.
     private static func alignedBuffer(_ bytes: Int) -> UnsafeMutableRawPointer? {
-        bytes == 0 ? nil : UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        bytes == 0 ? nil : BufferCache.allocate(byteCount: bytes)
     }
 
     /// A memory object over `handle` (the caller's or a buffer of ours; oneDNN never owns it).
@@ -144,7 +145,10 @@ enum DNNLConv {
         var args = args
         var scratchMem: dnnl_memory_t? = nil
         let scratchBuf = alignedBuffer(scratch)
-        defer { scratchBuf?.deallocate(); if let scratchMem { dnnl_memory_destroy(scratchMem) } }
+        defer {
+            if let scratchMem { dnnl_memory_destroy(scratchMem) }
+            if let scratchBuf { BufferCache.release(scratchBuf, byteCount: scratch) }
+        }
         if let scratchBuf {
             var md = dnnl_memory_desc_t()
             var dims: [dnnl_dim_t] = [dnnl_dim_t(scratch)]
@@ -162,10 +166,10 @@ enum DNNLConv {
         var stream: dnnl_stream_t? = nil
         ensure(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue) == dnnl_success, "oneDNN stream_create failed")
         var owned: [dnnl_memory_t] = []
-        var buffers: [UnsafeMutableRawPointer] = []
+        var buffers: [(UnsafeMutableRawPointer, Int)] = []
         defer {
             for m in owned { dnnl_memory_destroy(m) }
-            for b in buffers { b.deallocate() }
+            for (b, bytes) in buffers { BufferCache.release(b, byteCount: bytes) }
             dnnl_stream_destroy(stream)
         }
         var args: [dnnl_exec_arg_t] = []
@@ -179,8 +183,9 @@ enum DNNLConv {
                 continue
             }
             var inner = op.inner
-            let buf = alignedBuffer(dnnl_memory_desc_get_size(&inner))!
-            buffers.append(buf)
+            let bytes = dnnl_memory_desc_get_size(&inner)
+            let buf = alignedBuffer(bytes)!
+            buffers.append((buf, bytes))
             let innerMem = memory(&inner, buf)
             owned.append(innerMem)
             args.append(dnnl_exec_arg_t(arg: op.arg, memory: innerMem))
