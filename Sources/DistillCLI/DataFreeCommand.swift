@@ -24,6 +24,7 @@ struct DataFree: ParsableCommand {
     @Option(name: .customLong("kd-batch")) var kdBatch = 128
     @Option(name: .customLong("kd-lr"), help: "Adam learning rate of the student.") var kdLR: Float = 1e-3
     @Option(help: "KD temperature.") var temperature: Float = 4
+    @Option(name: .customLong("kd-augment"), help: "Augmentation of every KD minibatch (and of the reference rows): jitter, crop, flip steps, e.g. crop:2,flip (default none).") var kdAugment: String?
     @Option(name: .customLong("dafl-epochs")) var daflEpochs = 5
     @Option(name: .customLong("dafl-iterations"), help: "DAFL iterations per epoch (reference 120).") var daflIterations = 120
     @Option(name: .customLong("dafl-batch"), help: "DAFL batch size (reference 512).") var daflBatch = 512
@@ -40,7 +41,7 @@ struct DataFree: ParsableCommand {
             s.method = method; s.student = student; s.images = images; s.inversionBatch = inversionBatch
             s.inversion.iterations = iterations; s.inversion.learningRate = learningRate; s.inversion.bnWeight = bnWeight
             s.inversion.adiWeight = method == "adi" ? adiWeight : 0
-            s.kd.steps = kdSteps; s.kd.batchSize = kdBatch; s.kd.learningRate = kdLR; s.kd.temperature = temperature; s.kd.seed = seed
+            s.kd.steps = kdSteps; s.kd.batchSize = kdBatch; s.kd.learningRate = kdLR; s.kd.temperature = temperature; s.kd.seed = seed; s.kd.augmentation = kdAugment
             s.daflEpochs = daflEpochs; s.dafl.iterationsPerEpoch = daflIterations; s.dafl.batchSize = daflBatch
             s.dafl.studentLR = kdLR == 1e-3 ? s.dafl.studentLR : kdLR
             s.baselines = baselines; s.seed = seed; s.testSubset = testSubset

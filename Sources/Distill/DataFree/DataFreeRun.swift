@@ -80,6 +80,7 @@ public final class DataFreeRun {
         let teacher = try FrozenTeacher(net, spec: file.spec, classCount: test.classCount)
         if settings.method != "dafl" { try teacher.requireBatchNorm(method: settings.method) } else { try teacher.requirePenultimate(method: "dafl") }
         let input = DataSpec.modelInput(for: test)
+        _ = try settings.kd.parsedAugmentation(imageShape: [input.channels, input.height, input.width])
         _ = try ModelZoo.make(settings.student, input: input, seed: settings.seed)   // a bad --student fails before work
         if settings.method == "dafl", input.height % 4 != 0 || input.width != input.height {
             throw DataFreeError.badValue(field: "data", value: data, expected: "square images whose size is a multiple of 4 for DAFL's generator, got \(input.height)×\(input.width)")
@@ -229,7 +230,7 @@ public final class DataFreeRun {
 
     public static func markdown(_ r: Result) -> String {
         var s = "# Data-free distillation: \(r.settings.method)\n\nTeacher \(r.teacher): test accuracy \(String(format: "%.4f", r.teacherAccuracy)). "
-        s += "Student \(r.settings.student); \(r.settings.images) recovered images; KD \(r.settings.kd.steps) steps of \(r.settings.kd.batchSize), T = \(r.settings.kd.temperature), seed \(r.settings.seed).\n\n"
+        s += "Student \(r.settings.student); \(r.settings.images) recovered images; KD \(r.settings.kd.steps) steps of \(r.settings.kd.batchSize), T = \(r.settings.kd.temperature), augmentation \(r.settings.kd.augmentation ?? "none"), seed \(r.settings.seed).\n\n"
         s += "| row | test accuracy | real training images | seconds |\n|---|---|---|---|\n"
         for row in r.rows { s += "| \(row.name) | \(String(format: "%.4f", row.accuracy)) | \(row.realTrainingImages) | \(String(format: "%.0f", row.seconds)) |\n" }
         if let c = r.collapsedBatches, let n = r.daflBatches {
