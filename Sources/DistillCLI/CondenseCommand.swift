@@ -31,31 +31,18 @@ struct Condense: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let m = try CondensationMethod.parse(method)
-            let sizes = try ipc.split(separator: ",", omittingEmptySubsequences: false).map { s -> Int in
+            var p = CondensationPlan()
+            p.data = data; p.method = method; p.iterations = iterations; p.model = model; p.initialization = `init`
+            p.initFile = initFile; p.imageLearningRate = lrImage; p.realBatch = batchReal; p.augmentation = augment; p.seed = seed
+            p.checkpointEvery = checkpointEvery; p.evalModel = evalModel; p.evalEpochs = evalEpochs; p.evalNetworks = evalNetworks
+            p.testLimit = testLimit; p.wholeEpochs = wholeEpochs; p.cache = cache; p.cross = cross.split(separator: ",").map(String.init)
+            p.sizes = try ipc.split(separator: ",", omittingEmptySubsequences: false).map { s -> Int in
                 guard let v = Int(s.trimmingCharacters(in: .whitespaces)) else {
                     throw CondensationError.badValue(field: "ipc", detail: "'\(ipc)' is not a list of integers like 1,10,50")
                 }
                 return v
             }
-            for s in sizes where !(1...1000).contains(s) {
-                throw CondensationError.badValue(field: "ipc", detail: "images per class must be in 1…1000, got \(s)")
-            }
-            var base = try CondensationConfig(method: m, imagesPerClass: sizes[0], iterations: iterations, seed: seed)
-            base.model = model; base.realBatch = batchReal; if let augment { base.augmentation = augment }; base.checkpointEvery = checkpointEvery
-            if let lrImage { base.imageLearningRate = lrImage }
-            if let i = `init` {
-                guard let v = SyntheticInit(rawValue: i) else { throw CondensationError.badValue(field: "init", detail: "must be real or noise, got '\(i)'") }
-                base.initialization = v
-            }
-            try base.validate()
-            var e = CondensationEvaluation(model: evalModel, epochs: evalEpochs ?? (base.augmentation == "none" ? 300 : 1000), networks: evalNetworks, seed: seed &+ 1000, testLimit: testLimit)
-            e.augmentation = base.augmentation
-            var r = CondensationRun(data: data, sizes: sizes, base: base, evaluation: e, out: out)
-            r.wholeEpochs = wholeEpochs
-            r.cache = cache ?? (out as NSString).appendingPathComponent("whole-train-cache.json")
-            r.crossModels = cross.split(separator: ",").map(String.init)
-            r.initFile = initFile
+            var r = try p.makeRun(out: out)
             r.log = { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
             let results = try r.run()
             for s in results {

@@ -16,7 +16,7 @@ struct DataFree: ParsableCommand {
     @Option(help: "Data whose test split evaluates (and whose image shape the teacher takes); no training image is read without --baselines.") var data = "fashion-mnist"
     @Option(help: "Recovered images (DeepInversion) or sampled images (DAFL's grid).") var images = 1000
     @Option(name: .customLong("inversion-batch"), help: "DeepInversion batch size.") var inversionBatch = 100
-    @Option(help: "DeepInversion Adam steps per batch.") var iterations = 200
+    @Option(help: "DeepInversion Adam steps per batch.") var iterations = DataFreeRun.Settings.commandLine.inversion.iterations
     @Option(name: .customLong("lr"), help: "DeepInversion Adam learning rate.") var learningRate: Float = 0.05
     @Option(name: .customLong("bn-weight"), help: "Weight of the BN-statistics term.") var bnWeight: Float = 10
     @Option(name: .customLong("adi-weight"), help: "Weight of ADI's competition term (adi).") var adiWeight: Float = 1
@@ -24,11 +24,13 @@ struct DataFree: ParsableCommand {
     @Option(name: .customLong("kd-batch")) var kdBatch = 128
     @Option(name: .customLong("kd-lr"), help: "Adam learning rate of the student.") var kdLR: Float = 1e-3
     @Option(help: "KD temperature.") var temperature: Float = 4
+    @Option(name: .customLong("kd-augment"), help: "Augmentation of every KD minibatch (and of the reference rows): jitter, crop, flip steps, e.g. crop:2,flip (default none).") var kdAugment: String?
     @Option(name: .customLong("dafl-epochs")) var daflEpochs = 5
     @Option(name: .customLong("dafl-iterations"), help: "DAFL iterations per epoch (reference 120).") var daflIterations = 120
     @Option(name: .customLong("dafl-batch"), help: "DAFL batch size (reference 512).") var daflBatch = 512
     @Flag(help: "Also the reference rows: KD on Gaussian noise, KD on the real training images, the student alone.") var baselines = false
     @Option(name: .customLong("test-subset"), help: "Evaluate on the first N test examples only.") var testSubset: Int?
+    @Option(help: "Hold out the last N training images: every row is also evaluated on them, to choose settings there rather than on the test set.") var validation: Int?
     @Option var seed: UInt64 = 0
     @Option(help: "Threads for the kernels.") var threads: Int?
     @Option(name: .customLong("out")) var out = "runs/datafree"
@@ -40,10 +42,10 @@ struct DataFree: ParsableCommand {
             s.method = method; s.student = student; s.images = images; s.inversionBatch = inversionBatch
             s.inversion.iterations = iterations; s.inversion.learningRate = learningRate; s.inversion.bnWeight = bnWeight
             s.inversion.adiWeight = method == "adi" ? adiWeight : 0
-            s.kd.steps = kdSteps; s.kd.batchSize = kdBatch; s.kd.learningRate = kdLR; s.kd.temperature = temperature; s.kd.seed = seed
+            s.kd.steps = kdSteps; s.kd.batchSize = kdBatch; s.kd.learningRate = kdLR; s.kd.temperature = temperature; s.kd.seed = seed; s.kd.augmentation = kdAugment
             s.daflEpochs = daflEpochs; s.dafl.iterationsPerEpoch = daflIterations; s.dafl.batchSize = daflBatch
             s.dafl.studentLR = kdLR == 1e-3 ? s.dafl.studentLR : kdLR
-            s.baselines = baselines; s.seed = seed; s.testSubset = testSubset
+            s.baselines = baselines; s.seed = seed; s.testSubset = testSubset; s.validation = validation
             let r = try DataFreeRun(settings: s, teacher: teacher, teacherModel: teacherModel, data: data, out: URL(fileURLWithPath: out)).run()
             print(DataFreeRun.markdown(r))
         }

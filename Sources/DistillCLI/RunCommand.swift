@@ -17,6 +17,11 @@ struct Run: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            switch try ExperimentKind.of(path: file, overrides: overrides) {
+            case .condense: return try runCondense()
+            case .datafree: return try runDataFree()
+            case .distill: break
+            }
             let config = try ExperimentConfig.load(path: file, overrides: overrides, short: short)
             let dir = URL(fileURLWithPath: out ?? "runs/\(config.name)\(short ? "-short" : "")")
             let runner = ExperimentRunner(config: config, directory: dir)
@@ -40,5 +45,26 @@ struct Run: ParsableCommand {
             print(ExperimentReport.markdown(result, config: config))
             print("written to \(dir.path)/report.md")
         }
+    }
+
+    func directory(_ name: String) -> URL { URL(fileURLWithPath: out ?? "runs/\(name)\(short ? "-short" : "")") }
+    func say(_ line: String) { if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) } }
+
+    /// A `kind: condense` file: one condensation per seed, a summary over seeds.
+    func runCondense() throws {
+        let e = try CondenseExperiment.load(path: file, overrides: overrides, short: short)
+        let dir = directory(e.name)
+        let runs = try e.run(directory: dir, log: say)
+        print(CondenseExperiment.markdown(name: e.name, plan: e.plan, runs))
+        print("written to \(dir.path)/report.md")
+    }
+
+    /// A `kind: datafree` file: the teacher once, one data-free distillation per seed, a summary.
+    func runDataFree() throws {
+        let e = try DataFreeExperiment.load(path: file, overrides: overrides, short: short)
+        let dir = directory(e.name)
+        let runs = try e.run(directory: dir, teacherRoot: teachers.map { URL(fileURLWithPath: $0) }, log: say)
+        print(DataFreeExperiment.markdown(name: e.name, runs))
+        print("written to \(dir.path)/report.md")
     }
 }

@@ -26,6 +26,9 @@ final class DataFreeCLITests: XCTestCase {
             (["--teacher", plain, "--method", "adi"], "has no BatchNorm layer"),
             (["--teacher", bn, "--student", "lenet5:half=yes"], "expects true or false"),
             (["--teacher", dir.appendingPathComponent("missing.safetensors").path], "missing.safetensors"),
+            (["--teacher", bn, "--kd-augment", "mixup:0.2"], "takes only jitter, crop, flip"),
+            (["--teacher", bn, "--kd-augment", "crop:2:20"], "must keep the image size"),
+            (["--teacher", bn, "--kd-augment", "crop:99"], "crop padding 99"),
         ]
         for (args, phrase) in rows {
             let r = try CLI.run(["datafree"] + args + ["--out", out, "--test-subset", "20"])

@@ -5,7 +5,7 @@ final class MethodsCLITests: XCTestCase {
     func testListsEveryMethodWithOptionsDefaultsAndPaper() throws {
         let r = try CLI.run(["methods"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        for name in ["hinton", "kd", "dkd", "dist", "fitnet", "at", "ft", "cc", "crd", "mi"] {
+        for name in ["hinton", "kd", "dkd", "dist", "fitnet", "at", "ft", "cc", "crd", "mi", "reviewkd"] {
             XCTAssertTrue(r.stdout.contains("\n\(name)  ") || r.stdout.hasPrefix("\(name)  "), "\(name) missing:\n\(r.stdout)")
         }
         XCTAssertTrue(r.stdout.contains("regressor=repdistiller"), r.stdout)

@@ -6,7 +6,7 @@ import DistillNN
 /// Registry entries, tap options, shape refusals in `prepare`, adapters and pre-training stages
 /// of the feature-based methods.
 final class FeatureSetupTests: XCTestCase {
-    static let methods = ["fitnet", "at", "ab", "fsp", "ft", "vid", "nst", "pkt"]
+    static let methods = ["fitnet", "at", "ab", "fsp", "ft", "vid", "nst", "pkt", "reviewkd"]
 
     func testRegistryListsEveryFeatureMethod() throws {
         XCTAssertEqual(MethodRegistry.feature.map(\.name), Self.methods)

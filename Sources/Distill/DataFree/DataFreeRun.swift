@@ -29,7 +29,19 @@ public final class DataFreeRun {
         public var seed: UInt64 = 0
         /// Evaluate on the first N test examples only (nil: all).
         public var testSubset: Int?
+        /// Hold out the last N training images as a validation split: every row's student is also
+        /// evaluated on them, so settings are chosen there and not on the test set. The data-free
+        /// rows never train on real images anyway; the real-data reference rows train on the rest.
+        public var validation: Int?
         public init() {}
+
+        /// The defaults of `distill datafree` and of a `kind: datafree` experiment file: the
+        /// library's, with 200 DeepInversion steps per batch instead of the reference's 2000 (cost).
+        public static var commandLine: Settings {
+            var s = Settings()
+            s.inversion.iterations = 200
+            return s
+        }
 
         /// Bounds, checked before any file is read.
         public func validate() throws {
@@ -40,6 +52,9 @@ public final class DataFreeRun {
                               ("kd-steps", kd.steps, 0...1_000_000), ("kd-batch", kd.batchSize, 1...4096), ("dafl-epochs", daflEpochs, 1...10_000),
                               ("dafl-iterations", dafl.iterationsPerEpoch, 1...100_000), ("dafl-batch", dafl.batchSize, 2...4096)] where !r.contains(v) {
                 throw DataFreeError.badValue(field: f, value: "\(v)", expected: "an integer in \(r.lowerBound)…\(r.upperBound)")
+            }
+            if let n = validation, !(1...100_000).contains(n) {
+                throw DataFreeError.badValue(field: "validation", value: "\(n)", expected: "an integer in 1…100000")
             }
             if let n = testSubset, !(1...1_000_000).contains(n) {
                 throw DataFreeError.badValue(field: "test-subset", value: "\(n)", expected: "an integer in 1…1000000")
@@ -52,6 +67,8 @@ public final class DataFreeRun {
 
     public struct Row: Codable, Equatable, Sendable {
         public var name: String, accuracy: Double, seconds: Double, realTrainingImages: Int
+        /// Accuracy on the held-out validation split (`validation`), nil without one.
+        public var validationAccuracy: Double? = nil
     }
 
     public struct Result: Codable, Equatable, Sendable {
@@ -59,6 +76,7 @@ public final class DataFreeRun {
         public var teacher: String, teacherAccuracy: Double
         public var rows: [Row]
         public var collapsedBatches: Int?, daflBatches: Int?
+        public var teacherValidationAccuracy: Double?
         public var lastDiversity: BatchDiversity?
     }
 
@@ -74,12 +92,20 @@ public final class DataFreeRun {
         let spec = try DataSpec(data)
         var test = try spec.load(.test)
         if let n = settings.testSubset { test = test.first(n) }
+        let validation = try settings.validation.map { n -> Dataset in
+            let train = try spec.load(.train)
+            guard n < train.count else {
+                throw DataFreeError.badValue(field: "validation", value: "\(n)", expected: "fewer than the \(train.count) training images")
+            }
+            return train.subset(Array((train.count - n)..<train.count), name: "\(train.name) (last \(n), validation)")
+        }
         let file = try ModelFile.read(teacherPath, model: teacherModel, modelFlag: "--teacher-model")
         try file.check(fits: test, data: data)
         let net = try file.module(input: DataSpec.modelInput(for: test)).module
         let teacher = try FrozenTeacher(net, spec: file.spec, classCount: test.classCount)
         if settings.method != "dafl" { try teacher.requireBatchNorm(method: settings.method) } else { try teacher.requirePenultimate(method: "dafl") }
         let input = DataSpec.modelInput(for: test)
+        _ = try settings.kd.parsedAugmentation(imageShape: [input.channels, input.height, input.width])
         _ = try ModelZoo.make(settings.student, input: input, seed: settings.seed)   // a bad --student fails before work
         if settings.method == "dafl", input.height % 4 != 0 || input.width != input.height {
             throw DataFreeError.badValue(field: "data", value: data, expected: "square images whose size is a multiple of 4 for DAFL's generator, got \(input.height)×\(input.width)")
@@ -99,7 +125,7 @@ public final class DataFreeRun {
             recovered = try runInversion(teacher: teacher, student: student, shape: shape)
             settings.kd.distil(student: student, teacher: teacher, images: recovered)
         }
-        try student.save(to: out.appendingPathComponent("student.safetensors").path, metadata: ["model": settings.student, "data": data])
+        try student.save(to: out.appendingPathComponent(Self.modelFile("\(settings.method) (data-free)")).path, metadata: ["model": settings.student, "data": data])
         rows.append(Row(name: "\(settings.method) (data-free)", accuracy: try TransferSetKD.accuracy(student, on: test),
                         seconds: seconds(clock.now - start), realTrainingImages: 0))
         let labels = teacher.logits(recovered).argmax(alongAxis: 1).scalars
@@ -108,10 +134,26 @@ public final class DataFreeRun {
                                          labels: shown.map { labels[$0] }, classNames: test.classNames)
         _ = try grid.write(stem: out.appendingPathComponent("recovered_grid").path, title: "\(settings.method): recovered images by the teacher's class")
         if settings.baselines { rows += try baselineRows(teacher: teacher, input: input, test: test, spec: spec) }
+        if let validation {
+            result.teacherValidationAccuracy = try TransferSetKD.accuracy(net, on: validation)
+            for i in rows.indices {
+                let s = try ModelZoo.make(settings.student, input: input, seed: settings.seed)
+                try s.load(from: out.appendingPathComponent(Self.modelFile(rows[i].name)).path)
+                rows[i].validationAccuracy = try TransferSetKD.accuracy(s, on: validation)
+            }
+        }
         result.rows = rows
         try ResultJSON.encoder([.prettyPrinted, .sortedKeys]).encode(result).write(to: out.appendingPathComponent("result.json"))
         try Self.markdown(result).write(to: out.appendingPathComponent("report.md"), atomically: true, encoding: .utf8)
         return result
+    }
+
+    /// Where a row's student is saved: `student.safetensors` for the data-free row, else
+    /// `reference-N.safetensors` (N: 1 noise, 2 real KD, 3 alone).
+    static func modelFile(_ row: String) -> String {
+        if row.hasSuffix("(data-free)") { return "student.safetensors" }
+        let i = ["KD on Gaussian noise", "KD on the real training images", "student alone (real images, labels)"].firstIndex(of: row) ?? 0
+        return "reference-\(i + 1).safetensors"
     }
 
     func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
@@ -208,7 +250,8 @@ public final class DataFreeRun {
 
     /// KD on Gaussian noise, KD on the real training images, the student alone on them.
     func baselineRows(teacher: FrozenTeacher, input: ModelInput, test: Dataset, spec: DataSpec) throws -> [Row] {
-        let train = try spec.load(.train)
+        var train = try spec.load(.train)
+        if let n = settings.validation { train = train.first(train.count - n) }
         let clock = ContinuousClock()
         var rows: [Row] = []
         var g = SeededGenerator(seed: settings.seed &+ 99)
@@ -222,6 +265,7 @@ public final class DataFreeRun {
             }
             rows.append(Row(name: name, accuracy: try TransferSetKD.accuracy(s, on: test), seconds: seconds(clock.now - start),
                             realTrainingImages: name.hasPrefix("KD on G") ? 0 : train.count))
+            try s.save(to: out.appendingPathComponent(Self.modelFile(name)).path, metadata: ["model": settings.student, "data": data])
             log("\(name): \(String(format: "%.4f", rows.last!.accuracy))")
         }
         return rows
@@ -229,9 +273,17 @@ public final class DataFreeRun {
 
     public static func markdown(_ r: Result) -> String {
         var s = "# Data-free distillation: \(r.settings.method)\n\nTeacher \(r.teacher): test accuracy \(String(format: "%.4f", r.teacherAccuracy)). "
-        s += "Student \(r.settings.student); \(r.settings.images) recovered images; KD \(r.settings.kd.steps) steps of \(r.settings.kd.batchSize), T = \(r.settings.kd.temperature), seed \(r.settings.seed).\n\n"
-        s += "| row | test accuracy | real training images | seconds |\n|---|---|---|---|\n"
-        for row in r.rows { s += "| \(row.name) | \(String(format: "%.4f", row.accuracy)) | \(row.realTrainingImages) | \(String(format: "%.0f", row.seconds)) |\n" }
+        s += "Student \(r.settings.student); \(r.settings.images) recovered images; KD \(r.settings.kd.steps) steps of \(r.settings.kd.batchSize), T = \(r.settings.kd.temperature), augmentation \(r.settings.kd.augmentation ?? "none"), seed \(r.settings.seed).\n\n"
+        if let v = r.teacherValidationAccuracy, let n = r.settings.validation {
+            s += "Validation split: the last \(n) training images (teacher \(String(format: "%.4f", v))); choose settings on its column, not on the test column.\n\n"
+            s += "| row | validation accuracy | test accuracy | real training images | seconds |\n|---|---|---|---|---|\n"
+            for row in r.rows {
+                s += "| \(row.name) | \(row.validationAccuracy.map { String(format: "%.4f", $0) } ?? "–") | \(String(format: "%.4f", row.accuracy)) | \(row.realTrainingImages) | \(String(format: "%.0f", row.seconds)) |\n"
+            }
+        } else {
+            s += "| row | test accuracy | real training images | seconds |\n|---|---|---|---|\n"
+            for row in r.rows { s += "| \(row.name) | \(String(format: "%.4f", row.accuracy)) | \(row.realTrainingImages) | \(String(format: "%.0f", row.seconds)) |\n" }
+        }
         if let c = r.collapsedBatches, let n = r.daflBatches {
             s += "\nDAFL mode collapse: \(c) of \(n) generated batches collapsed (≤ 2 predicted classes or near-identical images)"
             s += c > 0 ? " — the generator COLLAPSED.\n" : "; none collapsed.\n"

@@ -95,6 +95,7 @@ extension MethodRegistry {
                 let t = try FeatureSupport.taps(o, student: ["fc:input"], teacher: ["fc:input"])
                 return ProbabilisticKnowledgeTransferLoss(studentTaps: t.student, teacherTaps: t.teacher)
             },
+            reviewKD,
         ]
     }
 
