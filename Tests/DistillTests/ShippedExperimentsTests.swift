@@ -9,9 +9,22 @@ final class ShippedExperimentsTests: XCTestCase {
         let dir = root.appendingPathComponent("experiments")
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".yaml") }.sorted()
         XCTAssertGreaterThanOrEqual(files.count, 5, "\(files)")
+        var kinds: Set<ExperimentKind> = []
         for f in files {
-            XCTAssertNoThrow(try ExperimentConfig.load(path: dir.appendingPathComponent(f).path), f)
+            let path = dir.appendingPathComponent(f).path
+            let kind = try ExperimentKind.of(path: path)
+            kinds.insert(kind)
+            switch kind {   // each kind through its own parser, full and --short
+            case .distill: XCTAssertNoThrow(try ExperimentConfig.load(path: path), f)
+            case .condense:
+                XCTAssertNoThrow(try CondenseExperiment.load(path: path), f)
+                XCTAssertNoThrow(try CondenseExperiment.load(path: path, short: true), f)
+            case .datafree:
+                XCTAssertNoThrow(try DataFreeExperiment.load(path: path), f)
+                XCTAssertNoThrow(try DataFreeExperiment.load(path: path, short: true), f)
+            }
         }
+        XCTAssertEqual(kinds, Set(ExperimentKind.allCases), "a shipped file of every kind")
         let sweep = try ExperimentConfig.load(path: dir.appendingPathComponent("feature-relation-fashion-mnist.yaml").path)
         XCTAssertGreaterThanOrEqual(sweep.variants.count, 14)
     }
