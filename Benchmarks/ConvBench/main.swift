@@ -1,5 +1,5 @@
 // Convolution kernels side by side: im2col + GEMM against oneDNN's primitives (plain NCHW and
-// blocked layouts) and the `auto` choice, on the convolution layers of ResNet-20 (3×32×32 CIFAR
+// blocked layouts), the `auto` choice (timed) and the `rule` choice (by geometry), on the convolution layers of ResNet-20 (3×32×32 CIFAR
 // and 1×28×28) and LeNet-5 at batch 128, forward and forward + backward, modes interleaved
 // within every round.
 // Build: swift build -c release -Xswiftc -target-cpu -Xswiftc skylake-avx512 --product ConvBench
@@ -11,7 +11,7 @@ import Foundation
 
 let rounds = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 7 : 7
 let batch = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 128 : 128
-let modes: [ConvMode] = [.im2col, .dnnlPlain, .dnnlBlocked, .auto]
+let modes: [ConvMode] = [.im2col, .dnnlPlain, .dnnlBlocked, .auto, .rule]
 
 struct Layer {
     let model: String, name: String
@@ -109,9 +109,9 @@ for (li, l) in layers.enumerated() {
 }
 print("")
 print("conv time of one training step (fwd+bwd of every conv layer, weighted by count), ms:")
-print("| model | " + modes.map(\.rawValue).joined(separator: " | ") + " | im2col ÷ auto |")
-print("|---|" + String(repeating: "---|", count: modes.count + 1))
+print("| model | " + modes.map(\.rawValue).joined(separator: " | ") + " | im2col ÷ auto | im2col ÷ rule |")
+print("|---|" + String(repeating: "---|", count: modes.count + 2))
 for m in order {
     let t = totals[m]!
-    print("| \(m) | " + t.map { String(format: "%.1f", $0 * 1e3) }.joined(separator: " | ") + String(format: " | %.2f× |", t[0] / t[modes.count - 1]))
+    print("| \(m) | " + t.map { String(format: "%.1f", $0 * 1e3) }.joined(separator: " | ") + String(format: " | %.2f× | %.2f× |", t[0] / t[3], t[0] / t[4]))
 }

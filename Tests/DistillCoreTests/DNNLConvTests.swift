@@ -98,7 +98,7 @@ final class DNNLConvTests: XCTestCase {
         }
         ConvDispatch.setMode(.im2col)
         let reference = compute()
-        for mode in [ConvMode.dnnl, .dnnlPlain, .dnnlBlocked, .auto] {
+        for mode in [ConvMode.dnnl, .dnnlPlain, .dnnlBlocked, .auto, .rule] {
             ConvDispatch.setMode(mode)
             let got = compute()
             for (k, (a, r)) in zip(got, reference).enumerated() {
@@ -107,7 +107,50 @@ final class DNNLConvTests: XCTestCase {
             }
         }
         let g = Self.geometry(n: 3, c: 6, h: 10, w: 9, o: 8, k: (3, 3), s: (2, 2), p: (1, 1), groups: 2)
-        for d in ConvDirection.allCases { XCTAssertNotNil(ConvDispatch.decision(g, d), "auto decided \(d)") }
+        for d in ConvDirection.allCases { XCTAssertNotNil(ConvDispatch.decision(g, d, mode: .auto), "auto decided \(d)") }
+    }
+
+    /// `rule` picks by geometry alone: oneDNN blocked for 3×3 layers over 3+ channels and
+    /// LeNet-5's 6→16 5×5, im2col for 1×1 shortcuts, grouped and single-channel convolutions.
+    func testRuleChoosesByGeometry() {
+        let blocked: [(String, ConvGeometry)] = [
+            ("ResNet stage 16→16", Self.geometry(n: 8, c: 16, h: 32, w: 32, o: 16, k: (3, 3), p: (1, 1))),
+            ("ResNet 32→64 s2", Self.geometry(n: 8, c: 32, h: 16, w: 16, o: 64, k: (3, 3), s: (2, 2), p: (1, 1))),
+            ("RGB first layer", Self.geometry(n: 8, c: 3, h: 32, w: 32, o: 16, k: (3, 3), p: (1, 1))),
+            ("LeNet conv2", Self.geometry(n: 8, c: 6, h: 14, w: 14, o: 16, k: (5, 5))),
+        ]
+        let im2col: [(String, ConvGeometry)] = [
+            ("1×1 shortcut", Self.geometry(n: 8, c: 16, h: 32, w: 32, o: 32, k: (1, 1), s: (2, 2))),
+            ("1-channel 3×3", Self.geometry(n: 8, c: 1, h: 28, w: 28, o: 16, k: (3, 3), p: (1, 1))),
+            ("LeNet conv1", Self.geometry(n: 8, c: 1, h: 28, w: 28, o: 6, k: (5, 5), p: (2, 2))),
+            ("groups 4", Self.geometry(n: 2, c: 8, h: 7, w: 7, o: 12, k: (3, 3), p: (1, 1), groups: 4)),
+        ]
+        for (name, g) in blocked {
+            XCTAssertTrue(DNNLConv.supports(g, .forward, .blocked), "\(name): oneDNN builds it")
+            XCTAssertEqual(ConvDispatch.ruleBackend(g, .forward), .dnnl(.blocked), name)
+        }
+        for (name, g) in im2col {
+            for d in ConvDirection.allCases { XCTAssertEqual(ConvDispatch.ruleBackend(g, d), .im2col, "\(name) \(d)") }
+        }
+    }
+
+    /// Same inputs, same bits under `rule` (the property `auto`'s timing cannot promise), and
+    /// values within rounding of im2col on a ResNet stage.
+    func testRuleIsReproducibleBitForBit() {
+        let x = Inputs.uniform([4, 16, 12, 12], seed: 420), w = Inputs.uniform([16, 16, 3, 3], seed: 421)
+        func compute() -> [Tensor] {
+            let xs = x.requiringGradient(), ws = w.requiringGradient()
+            let y = conv2d(xs, weight: ws, padding: (1, 1))
+            return [y] + gradients(of: (y * y).sum(), wrt: [xs, ws])
+        }
+        ConvDispatch.setMode(.im2col)
+        let reference = compute()
+        ConvDispatch.setMode(.rule)
+        let first = compute(), second = compute()
+        for k in 0..<3 {
+            XCTAssertEqual(first[k].scalars, second[k].scalars, "output \(k) differs between two identical calls")
+            assertRelativelyClose(first[k].scalars, reference[k].scalars, "rule against im2col, output \(k)")
+        }
     }
 
     /// Second derivatives through the convolution (double backward) agree between kernels.

@@ -16,14 +16,15 @@ enum ConvBackend: Hashable, CustomStringConvertible {
 }
 
 /// How convolutions choose their kernel, from the environment variable `DISTILL_CONV`:
-/// `im2col` (im2col + GEMM), `dnnl` (oneDNN, plain or blocked layout by measurement),
-/// `dnnl-plain` / `dnnl-blocked` (one oneDNN layout), or `auto` (the fastest of all three,
-/// measured). The default is `im2col`: `auto` is not yet measured end to end on the zoo's models,
-/// and because it chooses by timing, two runs with one seed may pick different kernels and differ
-/// in the last bits, which the house rule (same seed, same numbers) forbids for a default.
+/// `rule` (the default: oneDNN's blocked kernels or im2col + GEMM by a fixed rule of the
+/// geometry, `ConvDispatch.ruleBackend`), `im2col` (im2col + GEMM everywhere), `dnnl` (oneDNN,
+/// plain or blocked layout by measurement), `dnnl-plain` / `dnnl-blocked` (one oneDNN layout), or
+/// `auto` (the fastest of all three, measured per geometry). `auto` is opt-in: because it chooses
+/// by timing, two runs with one seed may pick different kernels and differ in the last bits,
+/// which the house rule (same seed, same numbers) forbids for a default; `rule` never times.
 /// `setConvolutionMode` overrides it for the process.
 public enum ConvMode: String, CaseIterable, Sendable {
-    case im2col, dnnl, auto
+    case im2col, dnnl, auto, rule
     case dnnlPlain = "dnnl-plain"
     case dnnlBlocked = "dnnl-blocked"
 
@@ -35,6 +36,7 @@ public enum ConvMode: String, CaseIterable, Sendable {
         case .dnnlPlain: return [.dnnl(.plain)]
         case .dnnlBlocked: return [.dnnl(.blocked)]
         case .auto: return [.im2col, .dnnl(.blocked), .dnnl(.plain)]
+        case .rule: return [.im2col, .dnnl(.blocked)]
         }
     }
 }
@@ -53,19 +55,31 @@ public enum ConvMode: String, CaseIterable, Sendable {
 enum ConvDispatch {
     static let cacheLimit = 1024
 
+    /// The `rule` mode's choice, a function of the geometry alone (so one seed gives one set of
+    /// numbers on every run): oneDNN's blocked kernels for convolutions with a spatial kernel and
+    /// at least 27 rows in the im2col matrix (3×3 over 3 channels and up), im2col + GEMM for 1×1
+    /// convolutions, grouped ones and single-channel inputs. Drawn from `ConvBench` at batch 128
+    /// on the zoo's ResNet-20 and LeNet-5 layers (docs/convolution.md): blocked wins every 3×3
+    /// layer with 16 or more channels by 1.3–1.6× forward + backward and LeNet-5's 6→16 5×5;
+    /// im2col wins or ties the 1×1 stride-2 shortcuts and the 1-channel first layers.
+    static func ruleBackend(_ g: ConvGeometry, _ d: ConvDirection) -> ConvBackend {
+        guard g.groups == 1, g.kh * g.kw > 1, g.ckk >= 27, DNNLConv.supports(g, d, .blocked) else { return .im2col }
+        return .dnnl(.blocked)
+    }
+
     struct Key: Hashable {
         let geometry: ConvGeometry
         let direction: ConvDirection
         let mode: ConvMode
     }
 
-    /// The mode from `DISTILL_CONV` (read once); unset is `im2col`, an unknown value warns and means `im2col`.
+    /// The mode from `DISTILL_CONV` (read once); unset is `rule`, an unknown value warns and means `rule`.
     static let environmentMode: ConvMode = {
-        guard let v = ProcessInfo.processInfo.environment["DISTILL_CONV"], !v.isEmpty else { return .im2col }
+        guard let v = ProcessInfo.processInfo.environment["DISTILL_CONV"], !v.isEmpty else { return .rule }
         if let m = ConvMode(rawValue: v.lowercased()) { return m }
         FileHandle.standardError.write(Data(
-            "warning: DISTILL_CONV=\(v) is not one of \(ConvMode.allCases.map(\.rawValue).joined(separator: ", ")); using im2col\n".utf8))
-        return .im2col
+            "warning: DISTILL_CONV=\(v) is not one of \(ConvMode.allCases.map(\.rawValue).joined(separator: ", ")); using rule\n".utf8))
+        return .rule
     }()
     static let verbose = ProcessInfo.processInfo.environment["DISTILL_CONV_VERBOSE"].map { $0 != "" && $0 != "0" } ?? false
 
@@ -118,7 +132,12 @@ enum ConvDispatch {
     /// with that backend and returns false when it cannot (oneDNN declined the geometry).
     static func run(_ g: ConvGeometry, _ direction: ConvDirection, _ body: (ConvBackend) -> Bool) {
         let m = mode
-        if m == .im2col { _ = body(.im2col); return }   // the default: no lookup, no measurement
+        if m == .im2col { _ = body(.im2col); return }   // no lookup, no measurement
+        if m == .rule {                                   // fixed by the geometry, no measurement
+            let b = ruleBackend(g, direction)
+            if b == .im2col || !body(b) { _ = body(.im2col) }
+            return
+        }
         let key = Key(geometry: g, direction: direction, mode: m)
         if let b = decision(g, direction, mode: m) {
             if body(b) { return }
@@ -157,9 +176,9 @@ enum ConvDispatch {
     }
 }
 
-/// Chooses the convolution kernels of this process (nil: back to `DISTILL_CONV`, default auto):
-/// `.im2col`, `.dnnl` (oneDNN, layout by measurement), `.dnnlPlain`, `.dnnlBlocked`, or `.auto`
-/// (per geometry and direction the fastest of them, timed once). Results agree within rounding.
+/// Chooses the convolution kernels of this process (nil: back to `DISTILL_CONV`):
+/// `.im2col`, `.rule` (a fixed rule of the geometry), `.dnnl` (oneDNN, layout by measurement),
+/// `.dnnlPlain`, `.dnnlBlocked`, or `.auto` (per geometry and direction the fastest, timed once). Results agree within rounding.
 public func setConvolutionMode(_ mode: ConvMode?) { ConvDispatch.setMode(mode) }
 
 /// The convolution mode in force.
