@@ -1,6 +1,6 @@
 // Convolution kernels side by side: im2col + GEMM against oneDNN's primitives (plain NCHW and
-// blocked layouts), the `auto` choice (timed) and the `rule` choice (by geometry), on the convolution layers of ResNet-20 (3×32×32 CIFAR
-// and 1×28×28) and LeNet-5 at batch 128, forward and forward + backward, modes interleaved
+// blocked layouts), the `auto` choice (timed) and the `rule` choice (by geometry), on the
+// convolution layers of ResNet-20 (3×32×32 CIFAR and 1×28×28) and LeNet-5 at batch 128, forward and forward + backward, modes interleaved
 // within every round.
 // Build: swift build -c release -Xswiftc -target-cpu -Xswiftc skylake-avx512 --product ConvBench
 // Run:   OMP_WAIT_POLICY=PASSIVE .build/release/ConvBench [rounds] [batch]
@@ -111,7 +111,8 @@ print("")
 print("conv time of one training step (fwd+bwd of every conv layer, weighted by count), ms:")
 print("| model | " + modes.map(\.rawValue).joined(separator: " | ") + " | im2col ÷ auto | im2col ÷ rule |")
 print("|---|" + String(repeating: "---|", count: modes.count + 2))
+let autoColumn = modes.firstIndex(of: .auto)!, ruleColumn = modes.firstIndex(of: .rule)!
 for m in order {
     let t = totals[m]!
-    print("| \(m) | " + t.map { String(format: "%.1f", $0 * 1e3) }.joined(separator: " | ") + String(format: " | %.2f× | %.2f× |", t[0] / t[3], t[0] / t[4]))
+    print("| \(m) | " + t.map { String(format: "%.1f", $0 * 1e3) }.joined(separator: " | ") + String(format: " | %.2f× | %.2f× |", t[0] / t[autoColumn], t[0] / t[ruleColumn]))
 }

@@ -36,7 +36,7 @@ public enum ConvMode: String, CaseIterable, Sendable {
         case .dnnlPlain: return [.dnnl(.plain)]
         case .dnnlBlocked: return [.dnnl(.blocked)]
         case .auto: return [.im2col, .dnnl(.blocked), .dnnl(.plain)]
-        case .rule: return [.im2col, .dnnl(.blocked)]
+        case .rule: return [.im2col, .dnnl(.blocked)]   // the rule's range; it never measures
         }
     }
 }
@@ -61,10 +61,10 @@ enum ConvDispatch {
     /// convolutions, grouped ones and single-channel inputs. Drawn from `ConvBench` at batch 128
     /// on the zoo's ResNet-20 and LeNet-5 layers (docs/convolution.md): blocked wins every 3×3
     /// layer with 16 or more channels by 1.3–1.6× forward + backward and LeNet-5's 6→16 5×5;
-    /// im2col wins or ties the 1×1 stride-2 shortcuts and the 1-channel first layers.
-    static func ruleBackend(_ g: ConvGeometry, _ d: ConvDirection) -> ConvBackend {
-        guard g.groups == 1, g.kh * g.kw > 1, g.ckk >= 27, DNNLConv.supports(g, d, .blocked) else { return .im2col }
-        return .dnnl(.blocked)
+    /// im2col wins or ties the 1×1 stride-2 shortcuts and the 1-channel first layers. The same
+    /// choice serves every direction; where oneDNN declines a geometry, `run` falls back to im2col.
+    static func ruleBackend(_ g: ConvGeometry) -> ConvBackend {
+        g.groups == 1 && g.kh * g.kw > 1 && g.ckk >= 27 ? .dnnl(.blocked) : .im2col
     }
 
     struct Key: Hashable {
@@ -134,8 +134,8 @@ enum ConvDispatch {
         let m = mode
         if m == .im2col { _ = body(.im2col); return }   // no lookup, no measurement
         if m == .rule {                                   // fixed by the geometry, no measurement
-            let b = ruleBackend(g, direction)
-            if b == .im2col || !body(b) { _ = body(.im2col) }
+            let b = ruleBackend(g)
+            if b == .im2col || !body(b) { _ = body(.im2col) }   // body is false where oneDNN declines
             return
         }
         let key = Key(geometry: g, direction: direction, mode: m)
@@ -178,7 +178,8 @@ enum ConvDispatch {
 
 /// Chooses the convolution kernels of this process (nil: back to `DISTILL_CONV`):
 /// `.im2col`, `.rule` (a fixed rule of the geometry), `.dnnl` (oneDNN, layout by measurement),
-/// `.dnnlPlain`, `.dnnlBlocked`, or `.auto` (per geometry and direction the fastest, timed once). Results agree within rounding.
+/// `.dnnlPlain`, `.dnnlBlocked`, or `.auto` (per geometry and direction the fastest, timed once).
+/// Results agree within rounding.
 public func setConvolutionMode(_ mode: ConvMode?) { ConvDispatch.setMode(mode) }
 
 /// The convolution mode in force.
