@@ -73,8 +73,12 @@ except ImportError:
     print("xxhash missing: no checkpoint seed")
 
 here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-for f in ("hinton-short.yaml", "mutual-learning-fashion-mnist.yaml", "co-teaching-fashion-mnist.yaml", "early-stopped-teachers-fashion-mnist.yaml"):
+for f in ("hinton-short.yaml", "mutual-learning-fashion-mnist.yaml", "co-teaching-fashion-mnist.yaml", "early-stopped-teachers-fashion-mnist.yaml",
+          "condense-fashion-mnist.yaml", "datafree-fashion-mnist.yaml"):
     put("experiment", f, open(os.path.join(here, "experiments", f)).read())
+# the first line "#short" makes the target parse the file's short version
+for f in ("condense-fashion-mnist.yaml", "datafree-fashion-mnist.yaml"):
+    put("experiment", "short-" + f, "#short\n" + open(os.path.join(here, "experiments", f)).read())
 put("experiment", "with-sets.yaml", "#set seeds=[1]\n#set student.train.epochs=2\nname: s\nteacher: {model: \"mlp:8\"}\nstudent: {model: \"mlp:4\"}\nmethod: [hinton:temperature=4, {name: at, weight: 10}]\n")
 
 for i, s in enumerate(["mlp:800x800,dropout=0.5", "cnn:8x16,fc=32,bn=1", "resnet8", "wrn-10-2", "vgg8", "lenet5",

@@ -111,13 +111,27 @@ public enum FuzzTargets {
     static let fuzzData = Dataset(name: "fuzz", images: Tensor.zeros([2, 1, 8, 8]), labels: IntTensor([0, 1]), classCount: 3,
                                   classNames: ["a", "b", "c"])
 
-    /// An experiment file; lines `#set KEY=VALUE` at its top are `--set` overrides.
+    /// An experiment file of any kind, parsed like `distill run` does (its kind first, then the
+    /// kind's parser, plain and with a first line `#short` its short version); lines
+    /// `#set KEY=VALUE` at its top are `--set` overrides.
     static func experiment(_ b: UnsafeRawBufferPointer) throws {
         let t = text(b)
-        let sets = t.split(separator: "\n", omittingEmptySubsequences: false).prefix { $0.hasPrefix("#set ") }.map { String($0.dropFirst(5)) }
-        let c = try ExperimentConfig.parse(t, file: "fuzz.yaml", overrides: sets)
-        _ = ExperimentReport.resolvedConfig(c)
-        for v in c.variants { _ = ExperimentReport.resolvedConfig(v.config) }
+        let head = t.split(separator: "\n", omittingEmptySubsequences: false).prefix { $0.hasPrefix("#set ") || $0 == "#short" }
+        let sets = head.filter { $0.hasPrefix("#set ") }.map { String($0.dropFirst(5)) }
+        let short = head.contains("#short")
+        switch try ExperimentKind.of(text: t, file: "fuzz.yaml", overrides: sets) {
+        case .distill:
+            let c = try ExperimentConfig.parse(t, file: "fuzz.yaml", overrides: sets, short: short)
+            _ = ExperimentReport.resolvedConfig(c)
+            for v in c.variants { _ = ExperimentReport.resolvedConfig(v.config) }
+        case .condense:
+            let e = try CondenseExperiment.parse(t, file: "fuzz.yaml", overrides: sets, short: short)
+            let runs = try e.runs(directory: URL(fileURLWithPath: "/nonexistent/fuzz"))
+            for (_, r) in runs { _ = r.sizes }
+        case .datafree:
+            let e = try DataFreeExperiment.parse(t, file: "fuzz.yaml", overrides: sets, short: short)
+            _ = (e.teacher.model, e.settings.student)
+        }
     }
 
     /// A model spec, built for small images and for tokens.

@@ -24,7 +24,12 @@ public struct CondenseExperiment: Sendable {
     public var plan = CondensationPlan()
 
     public static func load(path: String, overrides: [String] = [], short: Bool = false) throws -> CondenseExperiment {
-        let d = try DataExperimentDocument.load(path: path, overrides: overrides, short: short, defaultName: "condense")
+        try parse(try DataExperimentDocument.read(path: path), file: path, overrides: overrides, short: short)
+    }
+
+    /// Parses the text of a `kind: condense` file; `file` names it in errors.
+    public static func parse(_ text: String, file: String = "<experiment>", overrides: [String] = [], short: Bool = false) throws -> CondenseExperiment {
+        let d = try DataExperimentDocument.parse(text, file: file, overrides: overrides, short: short, defaultName: "condense")
         var e = CondenseExperiment(name: d.name, seeds: d.seeds)
         e.plan.data = d.data
         if let r = try d.root.map("condense") { try read(r, into: &e.plan) }

@@ -10,7 +10,13 @@ public enum ExperimentKind: String, CaseIterable, Sendable {
 
     /// The kind a file declares (after the command line's overrides, so `--set kind=…` works).
     public static func of(path: String, overrides: [String] = []) throws -> ExperimentKind {
-        let doc = try DataExperimentDocument.compose(path: path)
+        try of(text: try DataExperimentDocument.read(path: path), file: path, overrides: overrides)
+    }
+
+    /// The kind the experiment text declares; `file` names it in errors.
+    public static func of(text: String, file: String = "<experiment>", overrides: [String] = []) throws -> ExperimentKind {
+        let path = file
+        let doc = try DataExperimentDocument.compose(text: text, file: file)
         let root = try YAMLOverrides.apply(overrides.filter { $0.hasPrefix("kind=") }, to: doc, file: path)
         guard let m = root.mapping, let n = m[Node("kind")] else { return .distill }
         guard let s = n.string, let k = ExperimentKind(rawValue: s) else {
@@ -31,10 +37,15 @@ struct DataExperimentDocument {
     /// The reader over the document root; the caller reads its own section and calls `finish`.
     let root: MapReader
 
-    static func compose(path: String) throws -> Node {
+    /// The text of an experiment file.
+    static func read(path: String) throws -> String {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw ExperimentError(file: path, line: nil, "cannot read the file")
         }
+        return text
+    }
+
+    static func compose(text: String, file path: String) throws -> Node {
         do {
             guard let doc = try Yams.compose(yaml: text) else {
                 throw ExperimentError(file: path, line: nil, "is empty (or holds only comments)")
@@ -45,9 +56,10 @@ struct DataExperimentDocument {
         }
     }
 
-    /// Reads `path` with its `short:` list applied first when `short`, then `overrides`.
-    static func load(path: String, overrides: [String], short: Bool, defaultName: String) throws -> DataExperimentDocument {
-        let doc = try compose(path: path)
+    /// Parses `text` (the file `path`) with its `short:` list applied first when `short`, then
+    /// `overrides`.
+    static func parse(_ text: String, file path: String, overrides: [String], short: Bool, defaultName: String) throws -> DataExperimentDocument {
+        let doc = try compose(text: text, file: path)
         var all = overrides
         if short {
             let plain = try YAMLOverrides.apply(overrides, to: doc, file: path)

@@ -30,7 +30,12 @@ public struct DataFreeExperiment: Sendable {
     public var settings = DataFreeRun.Settings.commandLine
 
     public static func load(path: String, overrides: [String] = [], short: Bool = false) throws -> DataFreeExperiment {
-        let d = try DataExperimentDocument.load(path: path, overrides: overrides, short: short, defaultName: "datafree")
+        try parse(try DataExperimentDocument.read(path: path), file: path, overrides: overrides, short: short)
+    }
+
+    /// Parses the text of a `kind: datafree` file; `file` names it in errors.
+    public static func parse(_ text: String, file path: String = "<experiment>", overrides: [String] = [], short: Bool = false) throws -> DataFreeExperiment {
+        let d = try DataExperimentDocument.parse(text, file: path, overrides: overrides, short: short, defaultName: "datafree")
         var e = DataFreeExperiment(name: d.name, data: d.data, seeds: d.seeds)
         guard let t = try d.root.map("teacher") else {
             throw ExperimentError(file: path, line: nil, "a datafree experiment needs a 'teacher:' (checkpoint: FILE, or model: and train:)")
