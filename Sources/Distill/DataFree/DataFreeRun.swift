@@ -4,17 +4,20 @@ import DistillNN
 import Foundation
 
 /// One `distill datafree` run: recover a transfer set from a frozen teacher alone (DeepInversion,
-/// Adaptive DeepInversion or DAFL), distil the student on it, evaluate on the test split, and
-/// optionally the reference rows (KD on Gaussian noise, KD on the real training images, the
-/// student trained alone on them), then write `report.md`, `result.json` and the per-class grid
+/// Adaptive DeepInversion, DAFL, or Lopes et al.'s reconstruction from activation metadata),
+/// distil the student on it, evaluate on the test split, and optionally the reference rows (KD on
+/// Gaussian noise, KD on the real training images, the student trained alone on them), then write `report.md`, `result.json` and the per-class grid
 /// of recovered images (`recovered_grid.png/.svg`). No real training image is read by the
-/// data-free rows; the test split is read for evaluation only.
+/// data-free rows; the test split is read for evaluation only. The Lopes methods read the
+/// metadata released with the teacher (`metadata`), or record it first from the training split
+/// into `metadata.safetensors`, as the model's publisher would: per-class statistics only, never
+/// an image, reach the reconstruction.
 ///
-/// Checkpoints: DeepInversion writes `recovered.npy` after every inverted batch (and, for `adi`,
-/// the student after its KD round); DAFL writes `dafl.safetensors` (generator, student, both Adam
+/// Checkpoints: DeepInversion and the Lopes methods write `recovered.npy` after every inverted
+/// batch (and, for `adi`, the student after its KD round); DAFL writes `dafl.safetensors` (generator, student, both Adam
 /// states, the epoch) after every epoch. A rerun with the same `--out` continues from them.
 public final class DataFreeRun {
-    public static let methods = ["deepinversion", "adi", "dafl"]
+    public static let methods = ["deepinversion", "adi", "dafl", "lopes-top-layer", "lopes-all-layers"]
 
     public struct Settings: Codable, Equatable, Sendable {
         public var method = "deepinversion"
@@ -33,7 +36,16 @@ public final class DataFreeRun {
         /// evaluated on them, so settings are chosen there and not on the test set. The data-free
         /// rows never train on real images anyway; the real-data reference rows train on the rest.
         public var validation: Int?
+        /// The Lopes methods' activation metadata file (nil: recorded from the training split).
+        public var metadata: String?
+        /// The temperature of the Lopes top layer (logits / T; the reference's 8).
+        public var lopesTemperature: Float = 8
         public init() {}
+
+        /// The Lopes objective of `method`, nil for the other methods.
+        public var lopesObjective: ActivationRecovery.Objective? {
+            method.hasPrefix("lopes-") ? ActivationRecovery.Objective(rawValue: String(method.dropFirst(6))) : nil
+        }
 
         /// The defaults of `distill datafree` and of a `kind: datafree` experiment file: the
         /// library's, with 200 DeepInversion steps per batch instead of the reference's 2000 (cost).
@@ -59,7 +71,8 @@ public final class DataFreeRun {
             if let n = testSubset, !(1...1_000_000).contains(n) {
                 throw DataFreeError.badValue(field: "test-subset", value: "\(n)", expected: "an integer in 1…1000000")
             }
-            for (f, v) in [("lr", inversion.learningRate), ("kd-lr", kd.learningRate), ("temperature", kd.temperature)] where !(v > 0 && v.isFinite) {
+            for (f, v) in [("lr", inversion.learningRate), ("kd-lr", kd.learningRate), ("temperature", kd.temperature),
+                           ("lopes-temperature", lopesTemperature)] where !(v > 0 && v.isFinite) {
                 throw DataFreeError.badValue(field: f, value: "\(v)", expected: "a positive number")
             }
         }
@@ -78,6 +91,8 @@ public final class DataFreeRun {
         public var collapsedBatches: Int?, daflBatches: Int?
         public var teacherValidationAccuracy: Double?
         public var lastDiversity: BatchDiversity?
+        /// Training examples whose statistics the Lopes metadata summarises (nil for other methods).
+        public var metadataExamples: Int?
     }
 
     let settings: Settings, teacherPath: String, teacherModel: String?, data: String, out: URL
@@ -103,26 +118,32 @@ public final class DataFreeRun {
         try file.check(fits: test, data: data)
         let net = try file.module(input: DataSpec.modelInput(for: test)).module
         let teacher = try FrozenTeacher(net, spec: file.spec, classCount: test.classCount)
-        if settings.method != "dafl" { try teacher.requireBatchNorm(method: settings.method) } else { try teacher.requirePenultimate(method: "dafl") }
+        switch settings.method {
+        case "dafl": try teacher.requirePenultimate(method: "dafl")
+        case _ where settings.lopesObjective != nil: try teacher.requireActivationLayers(method: settings.method)
+        default: try teacher.requireBatchNorm(method: settings.method)
+        }
         let input = DataSpec.modelInput(for: test)
+        let shape = [input.channels, input.height, input.width]
         _ = try settings.kd.parsedAugmentation(imageShape: [input.channels, input.height, input.width])
         _ = try ModelZoo.make(settings.student, input: input, seed: settings.seed)   // a bad --student fails before work
         if settings.method == "dafl", input.height % 4 != 0 || input.width != input.height {
             throw DataFreeError.badValue(field: "data", value: data, expected: "square images whose size is a multiple of 4 for DAFL's generator, got \(input.height)×\(input.width)")
         }
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let metadata = try settings.lopesObjective.map { _ in try lopesMetadata(teacher: teacher, shape: shape, spec: spec) }
         let teacherAccuracy = try TransferSetKD.accuracy(net, on: test)
         log("teacher \(file.spec): test accuracy \(String(format: "%.4f", teacherAccuracy))")
         var rows: [Row] = []
         var result = Result(settings: settings, teacher: file.spec, teacherAccuracy: teacherAccuracy, rows: [])
-        let shape = [input.channels, input.height, input.width]
+        result.metadataExamples = metadata.map { $0.classCounts.reduce(0, +) }
         let clock = ContinuousClock(), start = clock.now
         let student = try ModelZoo.make(settings.student, input: input, seed: settings.seed)
         let recovered: Tensor
         if settings.method == "dafl" {
             recovered = try runDAFL(teacher: teacher, student: student, shape: shape, result: &result)
         } else {
-            recovered = try runInversion(teacher: teacher, student: student, shape: shape)
+            recovered = try runInversion(teacher: teacher, student: student, shape: shape, metadata: metadata)
             settings.kd.distil(student: student, teacher: teacher, images: recovered)
         }
         try student.save(to: out.appendingPathComponent(Self.modelFile("\(settings.method) (data-free)")).path, metadata: ["model": settings.student, "data": data])
@@ -165,7 +186,31 @@ public final class DataFreeRun {
         return out
     }
 
-    func runInversion(teacher: FrozenTeacher, student: Module, shape: [Int]) throws -> Tensor {
+    /// The metadata file given, checked against the teacher, or the statistics recorded once from
+    /// the training split (all of it but the validation rows) into `metadata.safetensors`.
+    func lopesMetadata(teacher: FrozenTeacher, shape: [Int], spec: DataSpec) throws -> ActivationMetadata {
+        if let path = settings.metadata {
+            let m = try ActivationMetadata.load(path, for: teacher, input: shape)
+            guard m.temperature == settings.lopesTemperature else {
+                throw DataFreeError.badValue(field: "lopes-temperature", value: "\(settings.lopesTemperature)", expected: "the temperature \(m.temperature) the metadata \(path) was recorded at")
+            }
+            return m
+        }
+        let path = out.appendingPathComponent("metadata.safetensors").path
+        if FileManager.default.fileExists(atPath: path) {
+            let m = try ActivationMetadata.load(path, for: teacher, input: shape)
+            if m.temperature == settings.lopesTemperature { log("activation metadata: \(path)"); return m }
+        }
+        var train = try spec.load(.train)
+        if let n = settings.validation { train = train.first(train.count - n) }
+        log("recording the teacher's activation statistics on \(train.count) training images (the metadata a publisher releases with the model)")
+        let m = try ActivationMetadata.record(teacher: teacher, on: train, temperature: settings.lopesTemperature)
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        try m.save(to: path)
+        return m
+    }
+
+    func runInversion(teacher: FrozenTeacher, student: Module, shape: [Int], metadata: ActivationMetadata?) throws -> Tensor {
         let path = out.appendingPathComponent("recovered.npy").path
         var parts: [Tensor] = []
         var done = 0
@@ -190,8 +235,21 @@ public final class DataFreeRun {
                 let c = norm.mean.count
                 initial = initial * Tensor(shape: [1, c, 1, 1], scalars: norm.std) + Tensor(shape: [1, c, 1, 1], scalars: norm.mean)
             }
-            let (images, terms) = DeepInversion.invert(teacher: teacher, student: settings.method == "adi" ? student : nil, initial: initial,
-                                                       targets: DeepInversion.targets(b, classes: teacher.classCount, offset: done), settings: s, using: &g)
+            let images: Tensor, summary: String
+            if let metadata, let objective = settings.lopesObjective {
+                // one class per batch, as the reference: batch i holds class i mod K
+                let y = (done / max(settings.inversionBatch, 1)) % teacher.classCount
+                let t = ActivationRecovery.targets(metadata, objective: objective, classIndex: y, count: b, using: &g)
+                let r = ActivationRecovery.reconstruct(teacher: teacher, metadata: metadata, objective: objective, initial: initial, targets: t,
+                                                       iterations: s.iterations, learningRate: s.learningRate)
+                images = r.images
+                summary = String(format: "class %d, last step loss %.5f", y, r.loss)
+            } else {
+                let (x, terms) = DeepInversion.invert(teacher: teacher, student: settings.method == "adi" ? student : nil, initial: initial,
+                                                      targets: DeepInversion.targets(b, classes: teacher.classCount, offset: done), settings: s, using: &g)
+                images = x
+                summary = String(format: "last batch loss %.4f (CE %.4f, BN %.4f, ADI %.4f)", terms.total, terms.ce, terms.bn, terms.adi)
+            }
             parts.append(images); done += b
             let all = Tensor.concatenated(parts, alongAxis: 0)
             parts = [all]
@@ -202,7 +260,7 @@ public final class DataFreeRun {
                 try student.save(to: studentPath)
             }
             try NumPy.write(NumPyArray(all), to: path)
-            log(String(format: "%@: %d/%d images; last batch loss %.4f (CE %.4f, BN %.4f, ADI %.4f)", settings.method, done, settings.images, terms.total, terms.ce, terms.bn, terms.adi))
+            log("\(settings.method): \(done)/\(settings.images) images; \(summary)")
         }
         return parts[0]
     }
@@ -274,6 +332,9 @@ public final class DataFreeRun {
     public static func markdown(_ r: Result) -> String {
         var s = "# Data-free distillation: \(r.settings.method)\n\nTeacher \(r.teacher): test accuracy \(String(format: "%.4f", r.teacherAccuracy)). "
         s += "Student \(r.settings.student); \(r.settings.images) recovered images; KD \(r.settings.kd.steps) steps of \(r.settings.kd.batchSize), T = \(r.settings.kd.temperature), augmentation \(r.settings.kd.augmentation ?? "none"), seed \(r.settings.seed).\n\n"
+        if let n = r.metadataExamples {
+            s += "Metadata (Lopes et al.): per-class activation statistics of \(n) training images at top-layer temperature \(r.settings.lopesTemperature); the reconstruction and the student see these statistics, never an image.\n\n"
+        }
         if let v = r.teacherValidationAccuracy, let n = r.settings.validation {
             s += "Validation split: the last \(n) training images (teacher \(String(format: "%.4f", v))); choose settings on its column, not on the test column.\n\n"
             s += "| row | validation accuracy | test accuracy | real training images | seconds |\n|---|---|---|---|---|\n"

@@ -73,6 +73,8 @@ public struct DataFreeExperiment: Sendable {
         s.baselines = try r.bool("baselines") ?? s.baselines
         s.testSubset = try r.int("test_subset") ?? s.testSubset
         s.validation = try r.int("validation") ?? s.validation
+        s.metadata = try r.string("metadata") ?? s.metadata
+        s.lopesTemperature = try r.float("lopes_temperature") ?? s.lopesTemperature
         try r.finish()
     }
 

@@ -76,6 +76,18 @@ def kdloss(y, teacher_scores):
     return F.kl_div(p, q, reduction="sum") / y.shape[0]
 grad_case("dafl_kd", [torch.randn(6, 4), logits], lambda y, z: kdloss(y, z.detach()))
 
+# Lopes et al.'s reconstruction objectives (iRapha/replayed_distillation,
+# _optimization_objectives.py): top_layer = mean((relu(s) - relu(a))^2) on logits / T; all_layers
+# sums (1 / units) * that mean over every layer. Inputs: the activations (top [4, 3], a conv map
+# [4, 2, 3, 3], a vector layer [4, 5]), then the sampled targets, flattened per example.
+def lopes_term(a, s):
+    return torch.mean(torch.pow(torch.relu(s.reshape(a.shape)) - torch.relu(a), 2))
+acts = [torch.randn(4, 3) * 2, torch.randn(4, 2, 3, 3), torch.randn(4, 5)]
+draws = [torch.randn(4, 3) * 2, torch.randn(4, 18), torch.randn(4, 5)]
+grad_case("lopes_top_layer", [acts[0], draws[0]], lambda a, s: lopes_term(a, s))
+grad_case("lopes_all_layers", acts + draws,
+          lambda a0, a1, a2, s0, s1, s2: sum(lopes_term(a, s) / (a[0].numel()) for a, s in [(a0, s0), (a1, s1), (a2, s2)]))
+
 with open("datafree_fixtures.json", "w") as f:
     json.dump(out, f, indent=1)
 print("wrote", ", ".join(out))
