@@ -13,7 +13,7 @@ import DistillTestSupport
 /// engine's to max|Δ| ≤ 1e-4 with the same argmax, at batch 1000 and at batch 1. A missing onnx or
 /// onnxruntime fails (CI installs them), it does not skip.
 final class ONNXExportTests: XCTestCase {
-    static let families = ["mlp:64x32", "lenet5", "cnn:8x16,fc=32,bn=1", "resnet8", "resnet20:shortcut=a", "wrn-10-2", "vgg8"]
+    static let families = ["mlp:64x32", "lenet5", "cnn:8x16,fc=32,bn=1", "resnet8", "resnet20:shortcut=a", "wrn-10-2", "vgg8", "vit:patch=7,dim=16,heads=2,depth=1,ff=32"]
     static let python = "python3"
     var dir = ""
 

@@ -128,6 +128,13 @@ final class LayerTests: XCTestCase {
         }
         let enc = TransformerEncoderLayer(dModel: 4, heads: 2, dimFeedforward: 3, dropout: 0, using: &g)
         checkModuleGradients(enc, input: seeded([1, 2, 4], seed: 8), "TransformerEncoderLayer")
+        let pre = TransformerEncoderLayer(dModel: 4, heads: 2, dimFeedforward: 3, dropout: 0, normFirst: true, activation: .gelu, using: &g)
+        checkModuleGradients(pre, input: seeded([1, 2, 4], seed: 9), "TransformerEncoderLayer(normFirst, gelu)")
+        let vit = VisionTransformer(channels: 1, height: 4, width: 4, patch: 2, dModel: 4, heads: 2, depth: 1, feedforward: 3, classes: 3, seed: 2)
+        // class token and positions of unit scale: at their initial 0 and 0.02 the class token's
+        // LayerNorm sees a variance of ~4e-4, where a finite difference of 1e-2 is not local
+        vit.classToken.value = seeded([1, 1, 4], seed: 11); vit.positions.value = seeded([1, 5, 4], seed: 12)
+        checkModuleGradients(vit, input: seeded([2, 1, 4, 4], seed: 10), "VisionTransformer")
     }
 
     func testEmbeddingGradients() {

@@ -31,6 +31,7 @@ final class TorchInteropTests: XCTestCase {
         Case(spec: "resnet8:shortcut=a", input: .fashionMNIST),
         Case(spec: "wrn-10-2", input: .fashionMNIST),
         Case(spec: "vgg8", input: .fashionMNIST),
+        Case(spec: "vit:patch=7,dim=16,heads=2,depth=2,ff=32", input: .fashionMNIST),
         Case(spec: "bilstm:vocab=50,embed=8,hidden=6,layers=2", input: .tokens(classes: 5), tokens: 7, vocabulary: 50),
         Case(spec: "transformer:vocab=50,dim=16,heads=2,depth=2,ff=32,maxlen=12", input: .tokens(classes: 5), tokens: 6, vocabulary: 50),
     ]

@@ -84,9 +84,10 @@ public final class MultiheadSelfAttention: Module, RandomStateOwner {
     }
 }
 
-/// One post-norm Transformer encoder layer, as PyTorch's `nn.TransformerEncoderLayer` default
+/// One Transformer encoder layer, as PyTorch's `nn.TransformerEncoderLayer`. Default post-norm
 /// (`norm_first=False`, ReLU): h = norm1(x + dropout1(SA(x))); y = norm2(h + dropout2(FF(h)))
-/// with FF(h) = linear2(dropout(relu(linear1(h)))).
+/// with FF(h) = linear2(dropout(act(linear1(h)))). Pre-norm (`normFirst`, ViT's form):
+/// h = x + dropout1(SA(norm1(x))); y = h + dropout2(FF(norm2(h))). `activation` relu or gelu (exact).
 ///
 /// Batch-first [N, L, E]. Defaults from PyTorch: dim_feedforward 2048, dropout 0.1, ε 1e-5.
 /// Children: `self_attn`, `linear1`, `dropout`, `linear2`, `norm1`, `norm2`, `dropout1`, `dropout2`.
@@ -96,8 +97,16 @@ public final class TransformerEncoderLayer: Module {
     public let norm1: LayerNorm, norm2: LayerNorm
     public let dropout: Dropout, dropout1: Dropout, dropout2: Dropout
 
+    /// The feed-forward block's nonlinearity (PyTorch's `activation`).
+    public enum Activation: String, Sendable { case relu, gelu }
+    /// Pre-norm (`norm_first=True`: x + SA(norm1(x)), then + FF(norm2(·))) instead of post-norm.
+    public let normFirst: Bool
+    public let activation: Activation
+
     public init(dModel: Int, heads: Int, dimFeedforward: Int = 2048, dropout p: Float = 0.1,
-                layerNormEps: Float = 1e-5, seed: UInt64 = 0, using g: inout SeededGenerator) {
+                layerNormEps: Float = 1e-5, normFirst: Bool = false, activation: Activation = .relu,
+                seed: UInt64 = 0, using g: inout SeededGenerator) {
+        self.normFirst = normFirst; self.activation = activation
         selfAttention = MultiheadSelfAttention(embedDim: dModel, heads: heads, dropout: p, seed: seed, using: &g)
         linear1 = Linear(dModel, dimFeedforward, using: &g)
         dropout = Dropout(probability: p, seed: seed &+ 1)
@@ -124,9 +133,15 @@ public final class TransformerEncoderLayer: Module {
     }
 
     func encode(_ x: Tensor, keyPaddingMask: KeyPaddingMask?) -> Tensor {
-        let sa = selfAttention(x, keyPaddingMask: keyPaddingMask)
-        let h = norm1(x + dropout1(sa))
-        let ff = linear2(dropout(linear1(h).relu()))
-        return norm2(h + dropout2(ff))
+        func ff(_ h: Tensor) -> Tensor {
+            let a = linear1(h)
+            return linear2(dropout(activation == .gelu ? a.gelu() : a.relu()))
+        }
+        if normFirst {
+            let h = x + dropout1(selfAttention(norm1(x), keyPaddingMask: keyPaddingMask))
+            return h + dropout2(ff(norm2(h)))
+        }
+        let h = norm1(x + dropout1(selfAttention(x, keyPaddingMask: keyPaddingMask)))
+        return norm2(h + dropout2(ff(h)))
     }
 }

@@ -65,6 +65,7 @@ public enum ModelZoo {
         Entry(name: "vgg13", example: "vgg13", summary: "CIFAR VGG-13 with batch norm"),
         Entry(name: "one", example: "one:800x800,branches=3,trunk=1", summary: "ONE's multi-branch MLP: shared trunk, gated branches; options branches, trunk, dropout"),
         Entry(name: "bilstm", example: "bilstm:vocab=1000", summary: "BiLSTM text classifier; options vocab, embed, hidden, layers"),
+        Entry(name: "vit", example: "vit:patch=7,dim=64,depth=2", summary: "Vision Transformer (pre-norm, GELU, class token): options patch (4; must tile the image), dim (64), heads (4), depth (2), ff (128), dropout (0)"),
         Entry(name: "transformer", example: "transformer:vocab=1000", summary: "Transformer encoder classifier; options vocab, dim, heads, depth, ff, maxlen, dropout"),
     ]
 
@@ -176,6 +177,28 @@ public enum ModelZoo {
             try parsed.finish(["vocab", "embed", "hidden", "layers"])
             guard build else { return nil }
             return BiLSTMClassifier(vocabulary: vocab, embedDim: embed, hidden: hidden, layers: depth, classes: input.classes, seed: seed)
+        case "vit":
+            let patch = try parsed.int("patch", default: 4, range: 1...Limits.maxDimension)
+            guard input.height % patch == 0, input.width % patch == 0 else {
+                throw ModelError.badOption(model: spec, option: "patch", detail: "\(patch) does not tile \(input.height)×\(input.width) images (it must divide both sides)")
+            }
+            let dim = try parsed.int("dim", default: 64, range: 1...Limits.maxDimension)
+            let heads = try parsed.int("heads", default: 4, range: 1...Limits.maxRepeats)
+            guard dim % heads == 0 else { throw ModelError.badOption(model: spec, option: "heads", detail: "must divide dim \(dim)") }
+            let depth = try parsed.int("depth", default: 2, range: 1...Limits.maxRepeats)
+            let ff = try parsed.int("ff", default: 128, range: 1...Limits.maxDimension)
+            let tokens = (input.height / patch) * (input.width / patch)
+            guard tokens <= 4096 else {   // attention holds [N, heads, T + 1, T + 1] per layer
+                throw ModelError.badOption(model: spec, option: "patch", detail: "gives \(tokens) tokens for \(input.height)×\(input.width) images; at most 4096 (use a larger patch)")
+            }
+            try ModelLimits.check(spec, parameters: ModelLimits.sumOfProducts([[input.channels * patch * patch + 1, dim], [tokens + 2, dim],
+                                                                              [depth, 4 * dim + 4, dim], [depth, 2 * dim * ff + ff + 5 * dim],
+                                                                              [2, dim], [dim + 1, input.classes]]))
+            let dropout = try parsed.float("dropout", default: 0, range: 0..<1)
+            try parsed.finish(["patch", "dim", "heads", "depth", "ff", "dropout"])
+            guard build else { return nil }
+            return VisionTransformer(channels: input.channels, height: input.height, width: input.width, patch: patch, dModel: dim, heads: heads,
+                                     depth: depth, feedforward: ff, dropout: dropout, classes: input.classes, seed: seed)
         case "transformer":
             let dim = try parsed.int("dim", default: 64, range: 1...Limits.maxDimension)
             let heads = try parsed.int("heads", default: 4, range: 1...Limits.maxRepeats)

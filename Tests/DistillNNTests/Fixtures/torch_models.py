@@ -255,6 +255,27 @@ class TransformerClassifier(nn.Module):
         return self.fc(self.layers(h).mean(1))
 
 
+class VisionTransformer(nn.Module):
+    """patch_embed (conv, kernel = stride = patch) → [cls_token; tokens] + position_embedding →
+    layers (pre-norm, exact GELU, batch-first) → norm → head on the class token."""
+
+    def __init__(self, channels, height, width, patch, dim, heads, depth, ff, dropout, classes):
+        super().__init__()
+        self.patch_embed = nn.Conv2d(channels, dim, patch, stride=patch)
+        tokens = (height // patch) * (width // patch)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.position_embedding = nn.Parameter(torch.randn(1, tokens + 1, dim) * 0.02)
+        self.layers = nn.Sequential(*[nn.TransformerEncoderLayer(dim, heads, ff, dropout, activation="gelu", batch_first=True,
+                                                                 norm_first=True) for _ in range(depth)])
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, classes)
+
+    def forward(self, x):
+        h = self.patch_embed(x).flatten(2).transpose(1, 2)
+        h = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), h], dim=1) + self.position_embedding
+        return self.head(self.norm(self.layers(h))[:, 0])
+
+
 def parse_spec(spec):
     """`family[:argument][,key=value]*` → (family, argument or None, options), as ModelZoo.Spec."""
     parts = spec.split(",")
@@ -291,6 +312,9 @@ def build(spec, channels, height, width, classes):
     elif family == "transformer":
         m = TransformerClassifier(num("vocab", 1000), num("dim", 64), num("heads", 4), num("depth", 2), num("ff", 128),
                                   num("maxlen", 256), num("dropout", 0.1, float), classes)
+    elif family == "vit":
+        m = VisionTransformer(channels, height, width, num("patch", 4), num("dim", 64), num("heads", 4), num("depth", 2), num("ff", 128),
+                              num("dropout", 0.0, float), classes)
     elif family.startswith("resnet"):
         wide = family.endswith("x4")
         depth = int(family[6:-2] if wide else family[6:])
