@@ -30,8 +30,10 @@ import DistillNN
 /// the main stage then trains with the objective (e.g. Hinton KD).
 ///
 /// Options: `student`, `teacher` (default `layer2`), `point`, `regressor` (repdistiller),
-/// `seed` (regressor init), `hint_epochs`. Refuses in `prepare`: rank mismatch (map vs vector),
-/// ranks other than 2 or 4, different batch sizes, the shapes above.
+/// `seed` (regressor init), `hint_epochs`. A token sequence [N, T, D] is made a map first
+/// (`TokenBridge`: a square patch grid facing a map becomes that grid, otherwise [N, D, T, 1]), so
+/// a transformer student takes hints from a convolutional teacher. Refuses in `prepare`: rank
+/// mismatch (map vs vector), ranks other than 2, 3 or 4, different batch sizes, the shapes above.
 public final class FitNetLoss: MultiStageDistillationLoss {
     /// Which regressor bridges student and teacher features.
     public enum Regressor: String, CaseIterable { case repdistiller, conv1x1, none }
@@ -44,6 +46,8 @@ public final class FitNetLoss: MultiStageDistillationLoss {
     public let seed: UInt64
     /// One regressor per tap pair (`0.conv.weight`, `0.weight`, …), built by `prepare`.
     public private(set) var regressors: AdapterList?
+    /// How each pair's token sequences are made maps (`TokenBridge`), set in `prepare`.
+    private var layouts: [(student: TokenBridge.Layout, teacher: TokenBridge.Layout)] = []
     public var adapters: Module? { regressor == .none ? nil : regressors }
 
     public init(studentTaps: [FeatureTap], teacherTaps: [FeatureTap], regressor: Regressor = .repdistiller,
@@ -80,8 +84,11 @@ public final class FitNetLoss: MultiStageDistillationLoss {
         return (ConvReg(conv: Conv2d(cs, ct, kernel: (1 + hs - ht, 1 + ws - wt), using: &g), channels: ct), [s[0], ct, ht, wt])
     }
 
-    public func prepare(studentShapes ss: [[Int]], teacherShapes ts: [[Int]]) throws {
-        try FeatureSupport.validate(name, studentTaps, ss, teacherTaps, ts, ranks: [2, 4], what: "maps [N, C, H, W] or vectors [N, D]")
+    public func prepare(studentShapes rawS: [[Int]], teacherShapes rawT: [[Int]]) throws {
+        try FeatureSupport.validate(name, studentTaps, rawS, teacherTaps, rawT, ranks: [2, 3, 4], what: "maps [N, C, H, W], token sequences [N, T, D] or vectors [N, D]")
+        let bridges = zip(rawS, rawT).map { TokenBridge.pair(student: $0, teacher: $1) }
+        layouts = bridges.map { ($0.student, $0.teacher) }
+        let ss = bridges.map(\.shapes.0), ts = bridges.map(\.shapes.1)
         var g = SeededGenerator(seed: seed)
         var list: [Module] = []
         for i in 0..<ss.count {
@@ -126,7 +133,9 @@ public final class FitNetLoss: MultiStageDistillationLoss {
 
     public func loss(_ batch: DistillationBatch) -> Tensor {
         guard let regressors else { failCheck("fitnet: loss called before prepare") }
-        return FeatureSupport.sumOverLayers(self, batch, matchingSpatialSize: false) { i, s, t in pair(i, s, t, regressors) }
+        return FeatureSupport.sumOverLayers(self, batch, matchingSpatialSize: false) { i, s, t in
+            pair(i, TokenBridge.apply(s, layouts[i].student), TokenBridge.apply(t, layouts[i].teacher), regressors)
+        }
     }
 
     public func preTrainingStages() -> [PreTrainingStage] {

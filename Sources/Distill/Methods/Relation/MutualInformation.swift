@@ -27,7 +27,9 @@ import DistillNN
 /// also RepDistiller's VID): the student is pooled to the teacher's size along an axis where it is
 /// larger, the teacher (a constant) to the student's where it is larger (adaptive average
 /// pooling, PyTorch's index rule). For vectors [b, C] a linear layer; a map facing a vector is
-/// first global-average-pooled. Other ranks are refused.
+/// first global-average-pooled. Token sequences [b, T, D] are first made maps by `TokenBridge`
+/// (a square patch grid facing a map becomes that grid; otherwise [b, D, T, 1]), so a
+/// transformer's layers pair with a convolutional teacher's. Other ranks are refused.
 ///
 /// λ (option `lambda`): `pairwise` — the identity (layer i ↔ layer i; needs equal numbers of
 /// layers), `all` — uniform 1/n_teacher, `learned` — softmax over i of learned logits per
@@ -54,6 +56,8 @@ public final class MutualInformationLoss: DistillationLoss {
         enum Kind { case maps(pool: (Int, Int)?, poolTeacher: (Int, Int)?), vectors(poolStudent: Bool, poolTeacher: Bool) }
         let kind: Kind
         let regressor: GaussianRegressor
+        /// Token sequences made maps first (`TokenBridge`).
+        var studentLayout = TokenBridge.Layout.unchanged, teacherLayout = TokenBridge.Layout.unchanged
     }
 
     public init(studentTaps: [FeatureTap], teacherTaps: [FeatureTap], lambda: LambdaMode = .all,
@@ -100,14 +104,21 @@ public final class MutualInformationLoss: DistillationLoss {
     }
 
     private func makePlan(student: (FeatureTap, [Int]), teacher: (FeatureTap, [Int])) throws -> PairPlan {
-        let (st, ss) = student, (tt, ts) = teacher
+        let (st, raw) = student, (tt, rawT) = teacher
         func refuse(_ why: String) -> DistillationError {
-            .incompatibleShapes(method: name, studentTap: st.description, studentShape: ss, teacherTap: tt.description, teacherShape: ts, detail: why)
+            .incompatibleShapes(method: name, studentTap: st.description, studentShape: raw, teacherTap: tt.description, teacherShape: rawT, detail: why)
         }
-        guard ss.count >= 1, ts.count >= 1, ss[0] == ts[0] else { throw refuse("batch sizes differ") }
-        guard [2, 4].contains(ss.count), [2, 4].contains(ts.count) else {
-            throw refuse("the Gaussian regressor bridges [b, C, H, W] maps and [b, C] vectors only")
+        guard raw.count >= 1, rawT.count >= 1, raw[0] == rawT[0] else { throw refuse("batch sizes differ") }
+        guard [2, 3, 4].contains(raw.count), [2, 3, 4].contains(rawT.count) else {
+            throw refuse("the Gaussian regressor bridges [b, C, H, W] maps, [b, T, D] token sequences and [b, C] vectors only")
         }
+        let bridge = TokenBridge.pair(student: raw, teacher: rawT)
+        var plan = try makeMapPlan(bridge.shapes.0, bridge.shapes.1, refuse)
+        plan.studentLayout = bridge.student; plan.teacherLayout = bridge.teacher
+        return plan
+    }
+
+    private func makeMapPlan(_ ss: [Int], _ ts: [Int], _ refuse: (String) -> DistillationError) throws -> PairPlan {
         let cs = ss[1], ct = ts[1]
         guard cs >= 1, ct >= 1 else { throw refuse("a feature has no channels") }
         if ss.count == 4 && ts.count == 4 {
@@ -148,7 +159,7 @@ public final class MutualInformationLoss: DistillationLoss {
 
     /// NLLᵢⱼ for one pair's features.
     func pairLoss(_ plan: PairPlan, student s: Tensor, teacher t: Tensor) -> Tensor {
-        var s = s, t = t
+        var s = TokenBridge.apply(s, plan.studentLayout), t = TokenBridge.apply(t, plan.teacherLayout)
         switch plan.kind {
         case let .maps(poolS, poolT):
             if let p = poolS { s = adaptiveAvgPool2d(s, outputSize: p) }
