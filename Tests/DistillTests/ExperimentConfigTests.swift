@@ -87,4 +87,13 @@ final class ExperimentConfigTests: XCTestCase {
         let again = try ExperimentConfig.parse(ExperimentReport.resolvedConfig(c), file: "resolved.yaml")
         XCTAssertEqual(again, c)
     }
+
+    func testModelsAreCheckedOnTheInputOfABuiltInDataSet() throws {
+        // a ViT with 7×7 patches tiles Fashion-MNIST's 28×28 images but not CIFAR's 32×32
+        let vit = "name: v\nteacher: {model: lenet5}\nstudent: {model: \"vit:patch=7,dim=8,heads=2\"}\nmethod: hinton\n"
+        XCTAssertNoThrow(try ExperimentConfig.parse(vit, file: "v.yaml"))
+        XCTAssertThrowsError(try ExperimentConfig.parse("data: cifar10:/nowhere\n" + vit, file: "v.yaml")) {
+            XCTAssertTrue("\($0)".contains("v.yaml:4") && "\($0)".contains("does not tile 32×32"), "\($0)")
+        }
+    }
 }

@@ -363,7 +363,7 @@ public struct ExperimentConfig: Equatable, Sendable {
         if t.checkpoints.count > t.ensemble {
             throw r.fail("checkpoint", r.mapping[Node("checkpoint")], "at most `ensemble` (\(t.ensemble)) checkpoints")
         }
-        _ = try modelCheck(t.model, r, "model")
+        _ = try modelCheck(t.model, r, "model", data: data)
         return t
     }
 
@@ -381,13 +381,15 @@ public struct ExperimentConfig: Equatable, Sendable {
             throw ExperimentError(file: r.file, line: r.line, "student.train.label_smoothing would smooth the student alone but not the distilled student, whose objective is method: (use ce:label_smoothing=ε there); label smoothing applies to teacher.train")
         }
         try r.finish()
-        _ = try modelCheck(s.model, r, "model")
+        _ = try modelCheck(s.model, r, "model", data: data)
         return s
     }
 
-    /// Checks a model spec parses (on a small input) so typos fail before any training.
-    static func modelCheck(_ spec: String, _ r: MapReader, _ key: String) throws -> Bool {
-        do { try ModelZoo.check(spec, input: ModelInput(channels: 1, height: 32, width: 32, classes: 10)) } catch let e as ModelError {
+    /// Checks a model spec parses so typos fail before any training: on the input of `data` when
+    /// it is a built-in set (its shape is known without reading it), else on 1×32×32 images.
+    static func modelCheck(_ spec: String, _ r: MapReader, _ key: String, data: String? = nil) throws -> Bool {
+        let input = data.flatMap { try? DataSpec($0) }?.knownInput ?? ModelInput(channels: 1, height: 32, width: 32, classes: 10)
+        do { try ModelZoo.check(spec, input: input) } catch let e as ModelError {
             throw ExperimentError(file: r.file, line: r.mapping[Node(key)]?.mark.map { $0.line } ?? r.line, "\(r.path).\(key): \(e)")
         }
         return true

@@ -27,6 +27,18 @@ public struct DataSpec: Equatable, Sendable, CustomStringConvertible {
     public static let families = builtInFamilies + ["folder", "npz", "npy", "csv"]
     static let forms = "fashion-mnist[:DIR], mnist:DIR, kmnist:DIR, cifar10:DIR, cifar100:DIR, cifar100-coarse:DIR, or your own data: folder:DIR, npz:FILE.npz, npy:DIR, csv:DIR or csv:TRAIN.csv,TEST.csv"
 
+    /// The model input of a built-in set (shape and classes are fixed by its format); nil for
+    /// your own data, whose shape is known only once read.
+    public var knownInput: ModelInput? {
+        switch family {
+        case "fashion-mnist", "mnist", "kmnist": return ModelInput(channels: 1, height: 28, width: 28, classes: 10)
+        case "cifar10": return ModelInput(channels: 3, height: 32, width: 32, classes: 10)
+        case "cifar100": return ModelInput(channels: 3, height: 32, width: 32, classes: 100)
+        case "cifar100-coarse": return ModelInput(channels: 3, height: 32, width: 32, classes: 20)
+        default: return nil
+        }
+    }
+
     public init(_ spec: String) throws {
         let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
         let fam = parts.first?.lowercased() ?? ""
