@@ -27,6 +27,8 @@ struct DataFree: ParsableCommand {
     @Option(name: .customLong("kd-augment"), help: "Augmentation of every KD minibatch (and of the reference rows): jitter, crop, flip steps, e.g. crop:2,flip (default none).") var kdAugment: String?
     @Option(help: "Activation metadata released with the teacher (lopes-*; default: recorded from the training split into OUT/metadata.safetensors).") var metadata: String?
     @Option(name: .customLong("lopes-temperature"), help: "Temperature of the Lopes top layer (logits / T).") var lopesTemperature: Float = 8
+    @Option(name: .customLong("lopes-init-mean"), help: "Lopes images start as pixel-space Gaussian noise of this mean (reference MNIST: 0.15).") var lopesInitMean: Float = 0.15
+    @Option(name: .customLong("lopes-init-std"), help: "… and this standard deviation (reference MNIST: 0.1).") var lopesInitStd: Float = 0.1
     @Option(name: .customLong("dafl-epochs")) var daflEpochs = 5
     @Option(name: .customLong("dafl-iterations"), help: "DAFL iterations per epoch (reference 120).") var daflIterations = 120
     @Option(name: .customLong("dafl-batch"), help: "DAFL batch size (reference 512).") var daflBatch = 512
@@ -47,7 +49,7 @@ struct DataFree: ParsableCommand {
             s.kd.steps = kdSteps; s.kd.batchSize = kdBatch; s.kd.learningRate = kdLR; s.kd.temperature = temperature; s.kd.seed = seed; s.kd.augmentation = kdAugment
             s.daflEpochs = daflEpochs; s.dafl.iterationsPerEpoch = daflIterations; s.dafl.batchSize = daflBatch
             s.dafl.studentLR = kdLR == 1e-3 ? s.dafl.studentLR : kdLR
-            s.metadata = metadata; s.lopesTemperature = lopesTemperature
+            s.metadata = metadata; s.lopesTemperature = lopesTemperature; s.lopesInitMean = lopesInitMean; s.lopesInitStd = lopesInitStd
             s.baselines = baselines; s.seed = seed; s.testSubset = testSubset; s.validation = validation
             let r = try DataFreeRun(settings: s, teacher: teacher, teacherModel: teacherModel, data: data, out: URL(fileURLWithPath: out)).run()
             print(DataFreeRun.markdown(r))

@@ -102,6 +102,8 @@ final class DataFreeCLITests: XCTestCase {
             (["--metadata", dir.appendingPathComponent("none.safetensors").path], "none.safetensors"),
             (["--metadata", out + "/metadata.safetensors", "--lopes-temperature", "4"], "the temperature 8.0 the metadata"),
             (["--lopes-temperature", "0"], "lopes-temperature '0.0'"),
+            (["--lopes-init-std", "0"], "lopes-init-std '0.0'"),
+            (["--lopes-init-mean", "nan"], "lopes-init-mean"),
         ]
         for (extra, phrase) in refused {
             let b = try CLI.run(["datafree", "--teacher", teacher, "--data", data, "--method", "lopes-all-layers", "--out", dir.appendingPathComponent("bad").path] + extra)

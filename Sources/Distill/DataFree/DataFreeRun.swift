@@ -40,6 +40,8 @@ public final class DataFreeRun {
         public var metadata: String?
         /// The temperature of the Lopes top layer (logits / T; the reference's 8).
         public var lopesTemperature: Float = 8
+        /// The Lopes images start as pixel-space N(mean, std²): the reference's MNIST 0.15, 0.1.
+        public var lopesInitMean: Float = 0.15, lopesInitStd: Float = 0.1
         public init() {}
 
         /// The Lopes objective of `method`, nil for the other methods.
@@ -65,6 +67,9 @@ public final class DataFreeRun {
                               ("dafl-iterations", dafl.iterationsPerEpoch, 1...100_000), ("dafl-batch", dafl.batchSize, 2...4096)] where !r.contains(v) {
                 throw DataFreeError.badValue(field: f, value: "\(v)", expected: "an integer in \(r.lowerBound)…\(r.upperBound)")
             }
+            guard lopesInitMean.isFinite, abs(lopesInitMean) <= 1e6 else {
+                throw DataFreeError.badValue(field: "lopes-init-mean", value: "\(lopesInitMean)", expected: "a finite number")
+            }
             if let n = validation, !(1...100_000).contains(n) {
                 throw DataFreeError.badValue(field: "validation", value: "\(n)", expected: "an integer in 1…100000")
             }
@@ -72,7 +77,7 @@ public final class DataFreeRun {
                 throw DataFreeError.badValue(field: "test-subset", value: "\(n)", expected: "an integer in 1…1000000")
             }
             for (f, v) in [("lr", inversion.learningRate), ("kd-lr", kd.learningRate), ("temperature", kd.temperature),
-                           ("lopes-temperature", lopesTemperature)] where !(v > 0 && v.isFinite) {
+                           ("lopes-temperature", lopesTemperature), ("lopes-init-std", lopesInitStd)] where !(v > 0 && v.isFinite) {
                 throw DataFreeError.badValue(field: f, value: "\(v)", expected: "a positive number")
             }
         }
@@ -231,7 +236,9 @@ public final class DataFreeRun {
             let b = min(settings.inversionBatch, settings.images - done)
             var g = SeededGenerator(seed: settings.seed &+ UInt64(done) &* 7919)
             var initial = Tensor.normal([b] + shape, using: &g)
-            if let norm {   // Gaussian noise in the teacher's normalised space, as the reference
+            if settings.lopesObjective != nil {   // the Lopes reference's pixel-space N(0.15, 0.1²) (its MNIST setting)
+                initial = initial * settings.lopesInitStd + settings.lopesInitMean
+            } else if let norm {   // Gaussian noise in the teacher's normalised space, as the reference
                 let c = norm.mean.count
                 initial = initial * Tensor(shape: [1, c, 1, 1], scalars: norm.std) + Tensor(shape: [1, c, 1, 1], scalars: norm.mean)
             }

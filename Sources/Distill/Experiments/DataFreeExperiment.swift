@@ -75,6 +75,8 @@ public struct DataFreeExperiment: Sendable {
         s.validation = try r.int("validation") ?? s.validation
         s.metadata = try r.string("metadata") ?? s.metadata
         s.lopesTemperature = try r.float("lopes_temperature") ?? s.lopesTemperature
+        s.lopesInitMean = try r.float("lopes_init_mean") ?? s.lopesInitMean
+        s.lopesInitStd = try r.float("lopes_init_std") ?? s.lopesInitStd
         try r.finish()
     }
 
