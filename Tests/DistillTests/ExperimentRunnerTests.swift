@@ -114,6 +114,38 @@ final class ExperimentRunnerTests: XCTestCase {
         }
     }
 
+    func testAValidationSplitChoosesTheBestEpochAndTheReportsSayItsNumbers() throws {
+        try XCTSkipUnless(Self.hasFashionMNIST, "Fashion-MNIST is not installed")
+        let yaml = """
+        name: tiny-validated
+        transfer: {kind: subset, count: 400}
+        teacher:
+          model: mlp:32
+          train: {epochs: 1, subset: 1000}
+        student:
+          model: mlp:8
+          train: {epochs: 3, val_split: 100, val_seed: 0}
+        method: hinton:temperature=4
+        variants:
+          T2: ["method=hinton:temperature=2"]
+        """
+        let dir = try temporaryDirectory()
+        let runner = ExperimentRunner(config: try ExperimentConfig.parse(yaml, file: "v.yaml"), directory: dir)
+        runner.showProgress = false
+        runner.say = { _ in }
+        let sweep = try runner.runSweep()
+        let seed = try XCTUnwrap(sweep.variants.first?.result?.seeds.first)
+        let best = try XCTUnwrap(seed.distilledBest, "no validation-chosen epoch recorded")
+        XCTAssertNotNil(seed.aloneBest)
+        XCTAssertEqual(seed.curveSplit, "validation")
+        XCTAssertEqual(best.valAccuracy, seed.distilledCurve.max()!, accuracy: 1e-12, "the best epoch is the highest validation accuracy")
+        XCTAssertEqual(best.epoch, seed.distilledCurve.firstIndex(of: seed.distilledCurve.max()!)! + 1)
+        let top = try String(contentsOf: dir.appendingPathComponent("report.md"), encoding: .utf8)
+        XCTAssertTrue(top.contains("best epoch: validation accuracy") && top.contains(String(format: "%.4f", best.testAccuracy)), top)
+        let own = try String(contentsOf: dir.appendingPathComponent("variant-T2/report.md"), encoding: .utf8)
+        XCTAssertTrue(own.contains("best epoch (on validation)") && !own.contains("found on the test split"), own)
+    }
+
     func testMutualInformationExperimentDrawsItsLambdaGraph() throws {
         try XCTSkipUnless(Self.hasFashionMNIST, "Fashion-MNIST is not installed")
         let yaml = """

@@ -121,10 +121,12 @@ public enum ExperimentReport {
             return xs.isEmpty ? "–" : MarkdownTable.meanStd(xs, digits: digits)
         }
         let tracked = sweep.variants.contains { ($0.result?.seeds ?? []).contains { $0.initialFidelity != nil } }
+        let validated = sweep.variants.contains { ($0.result?.seeds ?? []).contains { $0.distilledBest != nil } }
         var rows: [[String]] = []
         for v in sweep.variants {
             guard let s = v.result?.seeds else {
-                rows.append([v.name, v.overrides.joined(separator: " "), "failed", "–", "–", "–", "–", "–", "–", "–", "–"] + (tracked ? ["–"] : []))
+                rows.append([v.name, v.overrides.joined(separator: " "), "failed", "–", "–", "–", "–", "–", "–", "–", "–"]
+                            + (validated ? ["–", "–", "–"] : []) + (tracked ? ["–"] : []))
                 continue
             }
             rows.append([v.name, (v.x.map { "x = " + Landscape.format($0) + ": " } ?? "") + v.overrides.joined(separator: " "),
@@ -134,12 +136,19 @@ public enum ExperimentReport {
                          ms(s, { $0.studentDistilled.train.student.accuracy }), ms(s, { $0.studentDistilled.test.student.accuracy }),
                          ms(s, { $0.studentDistilled.train.agreement }), ms(s, { $0.studentDistilled.test.agreement }),
                          ms(s, { $0.studentDistilled.train.predictiveKL }), ms(s, { $0.studentDistilled.test.predictiveKL })]
+                        + (validated ? [ms(s, { $0.distilledBest?.valAccuracy }), ms(s, { $0.distilledBest?.testAccuracy }),
+                                        ms(s, { $0.distilledBest.map { Double($0.epoch) } }, digits: 1)] : [])
                         + (tracked ? [ms(s, { $0.initialFidelity?.trainAgreement })] : []))
         }
         out += MarkdownTable.render(header: ["variant", "settings", "teacher test errors", "student alone test errors",
                                              "distilled test errors", "distilled train accuracy", "distilled test accuracy", "agreement (train)", "agreement (test)",
-                                             "KL (train)", "KL (test)"] + (tracked ? ["initial agreement (train)"] : []), rows: rows)
+                                             "KL (train)", "KL (test)"]
+                                    + (validated ? ["best epoch: validation accuracy", "best epoch: test accuracy", "best epoch"] : [])
+                                    + (tracked ? ["initial agreement (train)"] : []), rows: rows)
         out += "\n\nAgreement and KL are the distilled student's, against its teacher; \"train\" is its transfer set. The student alone trains on the same labelled data with cross-entropy, from the same initialisation.\n"
+        if validated {
+            out += "\nColumns up to KL are the last epoch's. The best epoch is the one of the highest accuracy on the held-out validation split (`val_split`); its test accuracy was read once, at the end. Choose variants (weights, temperatures) on the validation column, never on a test column.\n"
+        }
         out += "\n![variants](variants.svg)\n\nEach variant's own report is in `variant-NAME/report.md`.\n"
         for f in sweep.failures { out += "\nVariant `\(f.name)` failed: \(f.error ?? "unknown error")\n" }
         return out
@@ -228,8 +237,25 @@ public enum ExperimentReport {
         return SVGPlot.lineChart(title: "\(r.name): loss terms per epoch (mean over seeds)", xLabel: "epoch", yLabel: "term value", series: series)
     }
 
+    /// With a validation split: the last epoch's test accuracy beside the epoch chosen on
+    /// validation, its validation and its test accuracy (mean ± std over seeds).
+    static func validatedEpochsSection(_ r: ExperimentResult) -> String {
+        var rows: [[String]] = []
+        for (name, last, best) in [("student alone", { (s: SeedResult) in s.studentAlone?.test.student.accuracy }, { (s: SeedResult) in s.aloneBest }),
+                                   ("student distilled", { (s: SeedResult) in s.studentDistilled.test.student.accuracy }, { (s: SeedResult) in s.distilledBest })] {
+            let bests = r.seeds.compactMap(best)
+            guard !bests.isEmpty else { continue }
+            let lasts = r.seeds.compactMap(last).filter(\.isFinite)
+            rows.append([name, lasts.isEmpty ? "–" : MarkdownTable.meanStd(lasts, digits: 4), MarkdownTable.meanStd(bests.map { Double($0.epoch) }, digits: 1),
+                         MarkdownTable.meanStd(bests.map(\.valAccuracy), digits: 4), MarkdownTable.meanStd(bests.map(\.testAccuracy), digits: 4)])
+        }
+        return "\n## Last and best epoch\n\n" + MarkdownTable.render(header: ["model", "test accuracy, last epoch", "best epoch (on validation)", "its validation accuracy", "its test accuracy"], rows: rows)
+            + "\n\nThe best epoch is the one of the highest accuracy on the held-out validation split (`val_split`); the test set was read once, at the end, for it and for the last epoch. The learning curves above are validation accuracies.\n"
+    }
+
     /// Test accuracy after the last epoch and at the best epoch of each run (mean ± std over seeds).
     static func epochsSection(_ r: ExperimentResult) -> String {
+        if r.seeds.contains(where: { $0.distilledBest != nil || $0.aloneBest != nil }) { return validatedEpochsSection(r) }
         var rows: [[String]] = []
         for (name, curve) in [("student alone", { (s: SeedResult) in s.aloneCurve }), ("student distilled", { (s: SeedResult) in s.distilledCurve })] {
             let curves = r.seeds.map(curve).filter { !$0.isEmpty && $0.allSatisfy(\.isFinite) }

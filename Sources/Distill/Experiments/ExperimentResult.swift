@@ -45,6 +45,10 @@ public struct SeedResult: Codable, Equatable, Sendable {
     public var cohort: CohortResult? = nil
     /// "validation" when the curves are validation accuracies (the run held a split out), nil: test.
     public var curveSplit: String? = nil
+    /// With a validation split: the distilled and the lone student's epoch of the highest
+    /// validation accuracy, with its test numbers (read once, at the end of the run).
+    public var distilledBest: BestEpoch? = nil
+    public var aloneBest: BestEpoch? = nil
 }
 
 /// The participants of a cohort scheme (mutual learning) after training, on the test split.

@@ -192,6 +192,14 @@ public final class ExperimentRunner {
         return history
     }
 
+    /// The validation-chosen epoch a finished run recorded in `DIR/metrics.json` (nil without a
+    /// validation split, or for a run written before it was recorded).
+    static func bestEpoch(in dir: URL) -> BestEpoch? {
+        guard let data = try? Data(contentsOf: dir.appendingPathComponent("metrics.json")),
+              let summary = try? ResultJSON.decoder.decode(TrainingSummary.self, from: data) else { return nil }
+        return summary.best
+    }
+
     func teacherMembers(seed: UInt64, splits: Splits) throws -> [Module] {
         let t = config.teacher
         let input = DataSpec.modelInput(for: splits.teacherTrain)
@@ -302,6 +310,7 @@ public final class ExperimentRunner {
             scfg.seed = seed
             // the student alone
             var alone: RoleResult? = nil, aloneHistory: [EpochRecord] = []
+            var aloneDirectory = directory
             if config.student.baseline {
                 say("student alone: \(config.student.model)")
                 let m = try ModelZoo.make(config.student.model, input: input, seed: seed)
@@ -309,6 +318,7 @@ public final class ExperimentRunner {
                     $0.appendingPathComponent(ExperimentRunner.runKey(model: config.student.model, train: scfg, extra: "\(config.data)|\(config.transfer)\(dataIdentity)"))
                 } ?? directory.appendingPathComponent("seed-\(seed)/student-alone")
                 aloneHistory = try trainOrReuse(scfg, model: m, train: splits.baselineTrain, test: splits.test, dir: dir)
+                aloneDirectory = dir
                 alone = try role(m, teacherTrain: teacherTrain, teacherTest: teacherTest, splits: splits, history: aloneHistory)
             }
             // the distilled student: teacher outputs are cached when the transfer set is not augmented
@@ -342,7 +352,9 @@ public final class ExperimentRunner {
                                       distilledCurve: history.map(\.curveAccuracy), aloneCurve: aloneHistory.map(\.curveAccuracy),
                                       initialFidelity: initial, fidelityCurve: config.trackFidelity ? history.compactMap(\.fidelity) : nil,
                                       landscape: landscape, termCurves: ExperimentRunner.termCurves(history), cohort: chain,
-                                      curveSplit: history.contains { $0.valAccuracy != nil } ? "validation" : nil))
+                                      curveSplit: history.contains { $0.valAccuracy != nil } ? "validation" : nil,
+                                      distilledBest: Self.bestEpoch(in: directory.appendingPathComponent("seed-\(seed)/student-distilled")),
+                                      aloneBest: alone == nil ? nil : Self.bestEpoch(in: aloneDirectory)))
         }
         var result = ExperimentResult(name: config.name, seeds: results, summary: ExperimentResult.summarize(results),
                                       seconds: ProgressBar.now() - start)
