@@ -71,18 +71,8 @@ final class DataFreeTeacherTests: XCTestCase {
             throw XCTSkip("Fashion-MNIST is not at \(Dataset.defaultFashionMNISTDirectory)")
         }
         let net = try ModelZoo.make("lenet5:bn=true", input: .fashionMNIST, seed: 1)
-        let opt = Adam(net.trainableParameters(), learningRate: 3e-3)
         var g = SeededGenerator(seed: 2)
-        net.train()
-        for _ in 0..<3 {
-            let order = g.permutation(train.count)
-            for start in stride(from: 0, to: train.count, by: 50) {
-                let rows = Array(order[start..<min(start + 50, train.count)])
-                let loss = crossEntropy(logits: net(train.images.indexSelect(alongAxis: 0, indices: IntTensor(rows))),
-                                        labels: IntTensor(rows.map { train.labels.scalars[$0] }))
-                net.zeroGradients(); loss.backward(); opt.step()
-            }
-        }
+        trainTeacher(net, on: train, using: &g)
         let teacher = try FrozenTeacher(net, spec: "lenet5:bn=true", classCount: 10)
         let teacherAccuracy = try TransferSetKD.accuracy(net, on: test)
         XCTAssertGreaterThan(teacherAccuracy, 0.6)
@@ -108,6 +98,21 @@ final class DataFreeTeacherTests: XCTestCase {
     }
 }
 
+/// Adam 3e-3, 3 epochs of minibatches of 50: the CI-size teachers of the data-free tests.
+func trainTeacher(_ net: Module, on train: Dataset, using g: inout SeededGenerator) {
+    let opt = Adam(net.trainableParameters(), learningRate: 3e-3)
+    net.train()
+    for _ in 0..<3 {
+        let order = g.permutation(train.count)
+        for start in stride(from: 0, to: train.count, by: 50) {
+            let rows = Array(order[start..<min(start + 50, train.count)])
+            let loss = crossEntropy(logits: net(train.images.indexSelect(alongAxis: 0, indices: IntTensor(rows))),
+                                    labels: IntTensor(rows.map { train.labels.scalars[$0] }))
+            net.zeroGradients(); loss.backward(); opt.step()
+        }
+    }
+}
+
 /// CI-size Lopes et al.: the metadata of a LeNet-5 teacher (no batch norm needed) trained here on
 /// 1000 Fashion-MNIST images, 4 one-class batches of 20 reconstructed per objective; the student
 /// distilled on them beats the same student distilled on as many Gaussian-noise images.
@@ -118,18 +123,8 @@ final class LopesCISizeTests: XCTestCase {
             throw XCTSkip("Fashion-MNIST is not at \(Dataset.defaultFashionMNISTDirectory)")
         }
         let net = try ModelZoo.make("lenet5", input: .fashionMNIST, seed: 1)
-        let opt = Adam(net.trainableParameters(), learningRate: 3e-3)
         var g = SeededGenerator(seed: 2)
-        net.train()
-        for _ in 0..<3 {
-            let order = g.permutation(train.count)
-            for start in stride(from: 0, to: train.count, by: 50) {
-                let rows = Array(order[start..<min(start + 50, train.count)])
-                let loss = crossEntropy(logits: net(train.images.indexSelect(alongAxis: 0, indices: IntTensor(rows))),
-                                        labels: IntTensor(rows.map { train.labels.scalars[$0] }))
-                net.zeroGradients(); loss.backward(); opt.step()
-            }
-        }
+        trainTeacher(net, on: train, using: &g)
         let teacher = try FrozenTeacher(net, spec: "lenet5", classCount: 10)
         let metadata = try ActivationMetadata.record(teacher: teacher, on: train)
         var kd = TransferSetKD()
