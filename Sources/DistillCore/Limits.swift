@@ -40,6 +40,15 @@ public enum Limits {
     /// Bytes of one batch of float32 images: a sixteenth of this machine's memory.
     public static var maxBatchBytes: Int { Int(clamping: ProcessInfo.processInfo.physicalMemory / 16) }
 
+    /// Bytes the teacher's cached outputs on a non-augmented transfer set may take
+    /// (`TeacherFeatureCache`: logits and every tapped feature, float32, for every row): 2 GiB, or
+    /// an eighth of this machine's memory when that is less. `DISTILL_TEACHER_CACHE_BYTES` (a
+    /// count) sets it; 0 turns the cache off, so the teacher runs on every batch.
+    public static var teacherCacheBytes: Int {
+        if let v = ProcessInfo.processInfo.environment["DISTILL_TEACHER_CACHE_BYTES"], let n = Int(v), n >= 0 { return n }
+        return min(2 << 30, Int(clamping: ProcessInfo.processInfo.physicalMemory / 8))
+    }
+
     /// A byte count for messages: "1.5 GB" (a Double, so counts past `Int` can be described).
     public static func describe(bytes: Double) -> String {
         bytes >= 1e9 ? String(format: "%.1f GB", bytes / 1e9) : String(format: "%.1f MB", bytes / 1e6)

@@ -6,7 +6,8 @@ import Foundation
 /// The distillation step of a student against a teacher: builds the objective from method
 /// specs, attaches the union of the feature taps its terms need, checks everything on a probe
 /// batch before training (class counts, tap paths, shapes each method can bridge), and computes
-/// the loss for a batch: teacher in eval mode without gradients, student on the tape.
+/// the loss for a batch: teacher in eval mode without gradients, student on the tape. On a
+/// transfer set without augmentation, `cacheTeacherOutputs` has the teacher run once per row.
 public final class DistillationSession {
     public let student: Module
     public let teacher: Teacher
@@ -21,6 +22,10 @@ public final class DistillationSession {
     /// For each term, the positions of its taps in the capture lists.
     private let studentSlots: [[Int]]
     private let teacherSlots: [[Int]]
+    /// The shapes of the teacher's outputs on the probe batch: logits, then every tap.
+    private var teacherProbeShapes: [[Int]] = []
+    /// The teacher's outputs per transfer row, once `cacheTeacherOutputs` turned it on.
+    public private(set) var teacherCache: TeacherFeatureCache?
 
     /// - Parameters:
     ///   - probe: a few transfer images used to learn feature shapes (no training happens).
@@ -66,6 +71,7 @@ public final class DistillationSession {
         teacherCapture?.clear()
         let tLogits = try teacher.logits(images: probe, rows: Array(0..<probe.shape[0]))
         let tFeat = teacherCapture?.ordered() ?? []
+        teacherProbeShapes = [tLogits.shape] + tFeat.map(\.shape)
         guard tLogits.shape[1] == sLogits.shape[1] else {
             throw DistillationError.classCountMismatch(teacher: tLogits.shape[1], student: sLogits.shape[1])
         }
@@ -99,11 +105,49 @@ public final class DistillationSession {
         }
     }
 
+    /// Keeps the teacher's logits and tapped features per transfer row (`TeacherFeatureCache`),
+    /// so that a row's teacher forward pass runs once, not every epoch — when its tables for
+    /// `rows` rows fit `budgetBytes`. Call it only when every epoch shows a row the same images
+    /// (a transfer set without augmentation); batches with mixup always run the teacher.
+    ///
+    /// - Returns: one line for the log: what is cached and its size, or why nothing is.
+    @discardableResult
+    public func cacheTeacherOutputs(rows: Int, budgetBytes: Int = Limits.teacherCacheBytes) -> String {
+        teacherCache = nil
+        guard teacher.networks.allSatisfy({ !$0.isTraining }) else {
+            return "teacher outputs not cached: a teacher network is in training mode, so its outputs depend on the batch"
+        }
+        let probeRows = teacherProbeShapes[0][0]
+        guard teacherProbeShapes.allSatisfy({ $0.first == probeRows }) else {
+            return "teacher outputs not cached: of the shapes \(teacherProbeShapes.map(Shape.describe).joined(separator: ", ")) on a probe of \(probeRows), not every one has a row per example"
+        }
+        let rowShapes = teacherProbeShapes.map { Array($0.dropFirst()) }
+        let (cache, bytes) = TeacherFeatureCache.make(rows: rows, rowShapes: rowShapes, budgetBytes: budgetBytes)
+        teacherCache = cache
+        func text(_ b: Double) -> String { b < 1e6 ? "\(Int(b)) bytes" : Limits.describe(bytes: b) }
+        let what = rowShapes.count == 1 ? "logits" : "logits and \(rowShapes.count - 1) tapped features"
+        let size = "\(rows) rows × \(text(TeacherFeatureCache.bytes(rows: 1, rowShapes: rowShapes))) (\(what)) = \(text(bytes))"
+        let budget = "the budget of \(text(Double(budgetBytes))) (DISTILL_TEACHER_CACHE_BYTES sets it)"
+        return cache == nil ? "teacher outputs not cached: \(size), more than \(budget); the teacher runs on every batch"
+                            : "teacher outputs cached per row on the transfer set: \(size), within \(budget)"
+    }
+
+    /// The teacher's logits and tapped features (in capture order) for a batch: from the cache
+    /// when it holds every row and the batch is not mixed, otherwise by running the teacher (and
+    /// filling the cache's missing rows).
+    func teacherOutputs(_ batch: Batch) throws -> (logits: Tensor, features: [Tensor]) {
+        let cache = batch.mixing == nil ? teacherCache : nil
+        if let hit = cache?.lookup(batch.indices) { return (hit[0], Array(hit.dropFirst())) }
+        teacherCapture?.clear()
+        let t = try teacher.logits(images: batch.images, rows: batch.indices)
+        let tf = teacherCapture?.ordered() ?? []
+        cache?.store(batch.indices, outputs: [t] + tf)
+        return (t, tf)
+    }
+
     /// Runs teacher and student on a batch and returns the per-term distillation batches' builder.
     func run(_ batch: Batch, needsStudent: Bool = true, needsTeacher: Bool = true) throws -> (student: Tensor, teacher: Tensor, sf: [Tensor], tf: [Tensor]) {
-        teacherCapture?.clear()
-        let t = needsTeacher ? try teacher.logits(images: batch.images, rows: batch.indices) : Tensor.zeros([batch.labels.count, teacher.classCount])
-        let tf = needsTeacher ? teacherCapture?.ordered() ?? [] : []
+        let (t, tf) = needsTeacher ? try teacherOutputs(batch) : (Tensor.zeros([batch.labels.count, teacher.classCount]), [])
         studentCapture?.clear()
         let s = needsStudent ? student(batch.images) : t
         let sf = needsStudent ? studentCapture?.ordered() ?? [] : []

@@ -30,6 +30,9 @@ public final class ExperimentRunner {
     /// writes the experiment's files (each sub-run's, the reports and plots).
     public var parallel: DataParallel?
     var isWriter: Bool { parallel?.isWriter ?? true }
+    /// Bytes the teacher's cached features may take on a non-augmented transfer set (0: no
+    /// cache); `Limits.teacherCacheBytes` (2 GiB, `DISTILL_TEACHER_CACHE_BYTES`) unless set.
+    public var teacherCacheBytes = Limits.teacherCacheBytes
     /// Called with one line for each stage of the experiment.
     public var say: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
 
@@ -253,6 +256,7 @@ public final class ExperimentRunner {
             runner.teacherRoot = teacherRoot
             runner.baselineRoot = directory.appendingPathComponent("baselines")
             runner.showProgress = showProgress
+            runner.teacherCacheBytes = teacherCacheBytes
             runner.say = say
             runner.parallel = parallel
             // a failing variant (a diverging method, say) is reported, and the others still run
@@ -364,17 +368,24 @@ public final class ExperimentRunner {
     }
 
     /// Distils `student` from `teacher` with the experiment's objective into `dir` (or reuses the
-    /// finished run there); the teacher's outputs are cached when the transfer set is not
-    /// augmented and no term reads teacher features.
+    /// finished run there). When the transfer set is not augmented the teacher's outputs are
+    /// computed once: its logits on the whole set (`teacherTrain`) when no term reads teacher
+    /// features, otherwise its logits and features per row as training first meets each row
+    /// (`DistillationSession.cacheTeacherOutputs`, within `teacherCacheBytes`).
     func distil(_ student: Module, spec: String, from teacher: Teacher, teacherTrain: Tensor, splits: Splits, config scfg: TrainingConfig,
                 dir: URL, identity: String, tracker: FidelityTracker? = nil) throws -> (history: [EpochRecord], session: DistillationSession) {
         let probe = splits.transfer.images.slice(axis: 0, start: 0, length: min(8, splits.transfer.count))
         var session = try DistillationSession(student: student, teacher: teacher, methods: config.methods, probe: probe,
                                               datasetSize: splits.transfer.count)
-        if scfg.augmentation.isEmpty && session.losses.allSatisfy({ $0.teacherTaps.isEmpty }) && !teacher.networks.isEmpty {
-            let cached = try PrecomputedTeacher(table: teacherTrain, source: "teacher outputs cached on the transfer set")
-            session = try DistillationSession(student: student, teacher: cached, methods: config.methods, probe: probe,
-                                              datasetSize: splits.transfer.count)
+        if scfg.augmentation.isEmpty && !teacher.networks.isEmpty {
+            if session.losses.allSatisfy({ $0.teacherTaps.isEmpty }) {
+                let cached = try PrecomputedTeacher(table: teacherTrain, source: "teacher outputs cached on the transfer set")
+                session = try DistillationSession(student: student, teacher: cached, methods: config.methods, probe: probe,
+                                                  datasetSize: splits.transfer.count)
+            } else {
+                let rows = min(scfg.subset ?? splits.transfer.count, splits.transfer.count)
+                say("  " + session.cacheTeacherOutputs(rows: rows, budgetBytes: teacherCacheBytes))
+            }
         }
         let scheme = OfflineDistillation(session: session, spec: spec, config: scfg, identity: identity)
         let history = try trainOrReuse(scfg, scheme: scheme, stages: scheme.preTrainingStages(config: scfg), train: splits.transfer,
