@@ -70,7 +70,7 @@ final class FeatureSetupTests: XCTestCase {
 
     func testShapeRefusals() throws {
         try assertRefuses("fitnet", ["student": "a", "teacher": "b"], student: [[2, 3, 4, 4]], teacher: [[2, 8]], tap: 0, "a map and a vector")
-        try assertRefuses("fitnet", ["student": "a", "teacher": "b"], student: [[2, 3, 4]], teacher: [[2, 3, 4]], tap: 0, "expected maps")
+        try assertRefuses("fitnet", ["student": "a", "teacher": "b"], student: [[2, 3, 4, 4, 2]], teacher: [[2, 3, 4, 4, 2]], tap: 0, "expected maps")
         for m in ["at", "ab", "vid", "nst", "fsp"] {
             try assertRefuses(m, ["student": "a,b", "teacher": "c,d"], student: [[2, 3, 4, 4], [2, 6]], teacher: [[2, 3, 4, 4], [2, 6]],
                               tap: 1, "expected maps [N, C, H, W]")

@@ -127,9 +127,9 @@ final class RelationMITests: XCTestCase {
                 XCTAssertTrue(m.contains(part), "'\(part)' not in: \(m)")
             }
         }
-        XCTAssertThrowsError(try loss.prepare(studentShapes: [[4, 8, 4, 4]], teacherShapes: [[4, 16, 4, 4], [4, 10, 16]])) { e in
+        XCTAssertThrowsError(try loss.prepare(studentShapes: [[4, 8, 4, 4]], teacherShapes: [[4, 16, 4, 4], [4, 10, 16, 2, 2]])) { e in
             let m = "\(e)"
-            for part in ["block1:output", "[4, 8, 4, 4]", "encoder:output", "[4, 10, 16]", "maps and [b, C] vectors only"] {
+            for part in ["block1:output", "[4, 8, 4, 4]", "encoder:output", "[4, 10, 16, 2, 2]", "token sequences and [b, C] vectors only"] {
                 XCTAssertTrue(m.contains(part), "'\(part)' not in: \(m)")
             }
         }
