@@ -6,16 +6,17 @@ import Foundation
 /// One `distill datafree` run: recover a transfer set from a frozen teacher alone (DeepInversion,
 /// Adaptive DeepInversion, DAFL, or Lopes et al.'s reconstruction from activation metadata),
 /// distil the student on it, evaluate on the test split, and optionally the reference rows (KD on
-/// Gaussian noise, KD on the real training images, the student trained alone on them), then write `report.md`, `result.json` and the per-class grid
-/// of recovered images (`recovered_grid.png/.svg`). No real training image is read by the
+/// Gaussian noise, KD on the real training images, the student trained alone on them), then
+/// write `report.md`, `result.json` and the per-class grid of recovered images
+/// (`recovered_grid.png/.svg`). No real training image is read by the
 /// data-free rows; the test split is read for evaluation only. The Lopes methods read the
 /// metadata released with the teacher (`metadata`), or record it first from the training split
 /// into `metadata.safetensors`, as the model's publisher would: per-class statistics only, never
 /// an image, reach the reconstruction.
 ///
 /// Checkpoints: DeepInversion and the Lopes methods write `recovered.npy` after every inverted
-/// batch (and, for `adi`, the student after its KD round); DAFL writes `dafl.safetensors` (generator, student, both Adam
-/// states, the epoch) after every epoch. A rerun with the same `--out` continues from them.
+/// batch (and, for `adi`, the student after its KD round); DAFL writes `dafl.safetensors`
+/// (generator, student, both Adam states, the epoch) after every epoch. A rerun with the same `--out` continues from them.
 public final class DataFreeRun {
     public static let methods = ["deepinversion", "adi", "dafl", "lopes-top-layer", "lopes-all-layers"]
 
@@ -130,7 +131,7 @@ public final class DataFreeRun {
         }
         let input = DataSpec.modelInput(for: test)
         let shape = [input.channels, input.height, input.width]
-        _ = try settings.kd.parsedAugmentation(imageShape: [input.channels, input.height, input.width])
+        _ = try settings.kd.parsedAugmentation(imageShape: shape)
         _ = try ModelZoo.make(settings.student, input: input, seed: settings.seed)   // a bad --student fails before work
         if settings.method == "dafl", input.height % 4 != 0 || input.width != input.height {
             throw DataFreeError.badValue(field: "data", value: data, expected: "square images whose size is a multiple of 4 for DAFL's generator, got \(input.height)×\(input.width)")
@@ -210,8 +211,7 @@ public final class DataFreeRun {
         if let n = settings.validation { train = train.first(train.count - n) }
         log("recording the teacher's activation statistics on \(train.count) training images (the metadata a publisher releases with the model)")
         let m = try ActivationMetadata.record(teacher: teacher, on: train, temperature: settings.lopesTemperature)
-        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        try m.save(to: path)
+        try m.save(to: path)   // `run` has created `out`
         return m
     }
 

@@ -15,12 +15,11 @@ public enum ExperimentKind: String, CaseIterable, Sendable {
 
     /// The kind the experiment text declares; `file` names it in errors.
     public static func of(text: String, file: String = "<experiment>", overrides: [String] = []) throws -> ExperimentKind {
-        let path = file
         let doc = try DataExperimentDocument.compose(text: text, file: file)
-        let root = try YAMLOverrides.apply(overrides.filter { $0.hasPrefix("kind=") }, to: doc, file: path)
+        let root = try YAMLOverrides.apply(overrides.filter { $0.hasPrefix("kind=") }, to: doc, file: file)
         guard let m = root.mapping, let n = m[Node("kind")] else { return .distill }
         guard let s = n.string, let k = ExperimentKind(rawValue: s) else {
-            throw ExperimentError(file: path, line: n.mark.map { $0.line },
+            throw ExperimentError(file: file, line: n.mark.map { $0.line },
                                   "key 'kind' expects one of \(allCases.map(\.rawValue).joined(separator: ", ")), got '\(n.string ?? "a non-scalar")'")
         }
         return k

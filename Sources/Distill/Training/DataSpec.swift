@@ -31,8 +31,8 @@ public struct DataSpec: Equatable, Sendable, CustomStringConvertible {
     /// your own data, whose shape is known only once read.
     public var knownInput: ModelInput? {
         switch family {
-        case "fashion-mnist", "mnist", "kmnist": return ModelInput(channels: 1, height: 28, width: 28, classes: 10)
-        case "cifar10": return ModelInput(channels: 3, height: 32, width: 32, classes: 10)
+        case "fashion-mnist", "mnist", "kmnist": return .fashionMNIST
+        case "cifar10": return .cifar10
         case "cifar100": return ModelInput(channels: 3, height: 32, width: 32, classes: 100)
         case "cifar100-coarse": return ModelInput(channels: 3, height: 32, width: 32, classes: 20)
         default: return nil
