@@ -6,7 +6,7 @@ CPU ?= $(shell grep -q avx512f /proc/cpuinfo 2>/dev/null && echo skylake-avx512 
 RELEASE := -c release -Xswiftc -target-cpu -Xswiftc $(CPU)
 DEB_PACKAGES := libdnnl-dev zlib1g-dev libopenmpi-dev openmpi-bin libpng-dev libturbojpeg0-dev python3-torch python3-numpy python3-onnx dataset-fashion-mnist libopenblas0-openmp
 
-.PHONY: setup build release test run bench bench-schemes bench-checkpoint bench-mpi fuzz fuzz-ci studies studies-short clean
+.PHONY: setup build release test run bench bench-busy bench-schemes bench-checkpoint bench-mpi fuzz fuzz-ci studies studies-short clean
 
 ## Installs the Debian packages the build and the tests need, when any is missing, TensorBoard
 ## (PyPI) for the test that reads the event files back, and onnx + onnxruntime (PyPI) for the export tests.
@@ -46,9 +46,20 @@ studies-short: release
 	for s in $(STUDIES); do .build/release/distill run experiments/stanton-$$s.yaml --short --teachers runs/stanton-teachers-short --out runs/stanton-$$s-short || exit 1; done
 
 ## Throughput side by side with PyTorch and JAX (see Benchmarks/README.md).
-bench: setup
-	@python3 -c "import jax" 2>/dev/null || python3 -m pip install --quiet jax
+## The peers come from PyPI into .build-peers (PyTorch 2.x, eager and torch.compile; JAX, which
+## needs Python ≥ 3.12) beside Debian's PyTorch 1.13. `make bench-busy`: the same next to a rival process.
+PEERS := .build-peers/bin/python
+$(PEERS):
+	@py=""; for c in python3.13 python3.12 $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3) python3; do \
+		if $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then py=$$c; break; fi; done; \
+	[ -n "$$py" ] || { echo "make bench needs a python >= 3.12 for JAX"; exit 1; }; \
+	$$py -m venv .build-peers && $(PEERS) -m pip install --quiet torch jax numpy
+
+bench: setup $(PEERS)
 	bash Benchmarks/run.sh --rounds 3 --trials 2 --seconds 1.5 --raw Benchmarks/results/latest.jsonl
+
+bench-busy: setup $(PEERS)
+	bash Benchmarks/run.sh --busy --rounds 2 --trials 2 --seconds 1.5 --raw Benchmarks/results/busy.jsonl
 
 ## What a training scheme costs per step: mutual learning of two students against one student.
 bench-schemes: setup

@@ -10,12 +10,12 @@ import resource
 import statistics
 import time
 
-WORKLOADS = ("a", "b", "c", "d", "e")
+WORKLOADS = ("a", "b", "c", "d", "e", "f", "g")
 
 
 def parse_args(description, extra=None):
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--workloads", default="a,b,c,d,e", help="comma-separated subset of a,b,c,d,e")
+    p.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset of " + ",".join(WORKLOADS))
     p.add_argument("--trials", type=int, default=5)
     p.add_argument("--seconds", type=float, default=2.0, help="length of one timed trial")
     p.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up (after compilation)")

@@ -2,7 +2,7 @@
 // figures measure the engine: kernels, allocation and the tape. `Benchmarks/run.py` runs it
 // interleaved with `torch_bench.py` and `jax_bench.py`, which implement the same workloads.
 //
-//   distill-bench [--workloads a,b,c,d,e] [--trials 5] [--seconds 2] [--warmup 1] [--seed 0]
+//   distill-bench [--workloads a,b,c,d,e,f,g] [--trials 5] [--seconds 2] [--warmup 1] [--seed 0]
 //
 // Workloads (random inputs of MNIST shape 1×28×28, 10 classes, seeded):
 //   a  MLP 784-1200-1200-10, ReLU, batch 128, SGD momentum 0.9 lr 0.01, cross-entropy (train)
@@ -12,6 +12,8 @@
 //   e  a distillation step: the MLP of (a) as teacher, forward only, and an MLP 784-800-800-10
 //      student trained on Hinton's loss α·T²·KL(teacher ‖ student at T) + (1 − α)·CE, T = 4,
 //      α = 0.9, batch 128, SGD momentum 0.9 lr 0.01
+//   f  ResNet-20 (the zoo's, with its layers and SGD) trained on 3×32×32 inputs, batch 128 (ResNet.swift)
+//   g  the same on 1×28×28 inputs
 // Output: one JSON line per workload with images/s of each timed trial, their median and the
 // process's peak resident memory (VmHWM).
 
@@ -23,7 +25,7 @@ import DistillCore
 // MARK: - command line
 
 struct Options {
-    var workloads = ["a", "b", "c", "d", "e"]
+    var workloads = ["a", "b", "c", "d", "e", "f", "g"]
     var trials = 5
     var seconds = 2.0
     var warmup = 1.0
@@ -48,12 +50,12 @@ func parseOptions() -> Options {
         case "--seed": o.seed = UInt64(value(a)) ?? 0
         case "--verbose": o.verbose = true
         case "-h", "--help":
-            print("usage: distill-bench [--workloads a,b,c,d,e] [--trials N] [--seconds S] [--warmup S] [--seed N] [--verbose]")
+            print("usage: distill-bench [--workloads a,b,c,d,e,f,g] [--trials N] [--seconds S] [--warmup S] [--seed N] [--verbose]")
             exit(0)
         default: fail("unknown argument \(a)")
         }
     }
-    for w in o.workloads where !["a", "b", "c", "d", "e"].contains(w) { fail("unknown workload \(w) (known: a, b, c, d, e)") }
+    for w in o.workloads where !["a", "b", "c", "d", "e", "f", "g"].contains(w) { fail("unknown workload \(w) (known: a, b, c, d, e, f, g)") }
     if o.trials < 1 || o.seconds <= 0 || o.warmup < 0 { fail("--trials must be ≥ 1, --seconds > 0, --warmup ≥ 0") }
     return o
 }
@@ -294,6 +296,8 @@ for w in options.workloads {
     case "c": report("c", cnnWorkload(options))
     case "d": report("d", inferMLP(options))
     case "e": report("e", distillMLP(options))
+    case "f": report("f", resnet20Workload(options, channels: 3, side: 32))
+    case "g": report("g", resnet20Workload(options, channels: 1, side: 28))
     default: break
     }
 }

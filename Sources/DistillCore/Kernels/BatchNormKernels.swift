@@ -21,6 +21,64 @@ enum BatchNormKernels {
         }
     }
 
+    // Row reductions with four 16-lane accumulators (a scalar `r += row[j]` loop is one serial
+    // add chain: LLVM may not reorder float sums), lanes combined in a fixed order, so the bits
+    // are the same on every run and thread count.
+
+    private typealias V = SIMD16<Float>
+
+    @inline(__always) private static func load(_ p: UnsafePointer<Float>) -> V {
+        UnsafeRawPointer(p).loadUnaligned(as: V.self)
+    }
+
+    /// Σ p[j], j < count.
+    @inline(__always) static func sum(_ p: UnsafePointer<Float>, _ count: Int) -> Float {
+        var a0 = V(), a1 = V(), a2 = V(), a3 = V()
+        var j = 0
+        while j + 64 <= count {
+            a0 += load(p + j); a1 += load(p + j + 16); a2 += load(p + j + 32); a3 += load(p + j + 48)
+            j += 64
+        }
+        while j + 16 <= count { a0 += load(p + j); j += 16 }
+        var r = ((a0 + a1) + (a2 + a3)).sum()
+        while j < count { r += p[j]; j += 1 }
+        return r
+    }
+
+    /// Σ (p[j] − mu)², j < count.
+    @inline(__always) static func squaredDeviations(_ p: UnsafePointer<Float>, _ count: Int, from mu: Float) -> Float {
+        let m = V(repeating: mu)
+        var a0 = V(), a1 = V(), a2 = V(), a3 = V()
+        var j = 0
+        while j + 64 <= count {
+            let d0 = load(p + j) - m, d1 = load(p + j + 16) - m, d2 = load(p + j + 32) - m, d3 = load(p + j + 48) - m
+            a0 += d0 * d0; a1 += d1 * d1; a2 += d2 * d2; a3 += d3 * d3
+            j += 64
+        }
+        while j + 16 <= count { let d = load(p + j) - m; a0 += d * d; j += 16 }
+        var r = ((a0 + a1) + (a2 + a3)).sum()
+        while j < count { let d = p[j] - mu; r += d * d; j += 1 }
+        return r
+    }
+
+    /// (Σ g[j], Σ g[j]·(x[j] − centre)), j < count.
+    @inline(__always) static func sumAndCentredDot(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ count: Int,
+                                                   centre: Float) -> (Float, Float) {
+        let m = V(repeating: centre)
+        var s0 = V(), s1 = V(), d0 = V(), d1 = V()
+        var j = 0
+        while j + 32 <= count {
+            let g0 = load(g + j), g1 = load(g + j + 16)
+            s0 += g0; s1 += g1
+            d0 += g0 * (load(x + j) - m); d1 += g1 * (load(x + j + 16) - m)
+            j += 32
+        }
+        while j + 16 <= count { let g0 = load(g + j); s0 += g0; d0 += g0 * (load(x + j) - m); j += 16 }
+        var a = (s0 + s1).sum(), b = (d0 + d1).sum()
+        while j < count { let gv = g[j]; a += gv; b += gv * (x[j] - centre); j += 1 }
+        return (a, b)
+    }
+
     /// Per-channel mean and biased variance (two passes, Double accumulation across rows).
     static func moments(_ x: UnsafePointer<Float>, n: Int, c: Int, s: Int) -> (mean: [Float], variance: [Float]) {
         var mean = [Float](repeating: 0, count: c), variance = [Float](repeating: 0, count: c)
@@ -31,20 +89,10 @@ enum BatchNormKernels {
                 split(c, n: n, c: c, s: s) { channels in
                     for ch in channels {
                         var acc: Double = 0
-                        for i in 0..<n {
-                            let row = x + (i * c + ch) * s
-                            var r: Float = 0
-                            for j in 0..<s { r += row[j] }
-                            acc += Double(r)
-                        }
+                        for i in 0..<n { acc += Double(sum(x + (i * c + ch) * s, s)) }
                         let mu = Float(acc / m)
                         var sq: Double = 0
-                        for i in 0..<n {
-                            let row = x + (i * c + ch) * s
-                            var r: Float = 0
-                            for j in 0..<s { let d = row[j] - mu; r += d * d }
-                            sq += Double(r)
-                        }
+                        for i in 0..<n { sq += Double(squaredDeviations(x + (i * c + ch) * s, s, from: mu)) }
                         mp[ch] = mu
                         vp[ch] = Float(sq / m)
                     }
@@ -76,9 +124,7 @@ enum BatchNormKernels {
                         let mu = mean[ch]
                         for i in 0..<n {
                             let off = (i * c + ch) * s
-                            let gp = g + off, xp = x + off
-                            var a: Float = 0, b: Float = 0
-                            for j in 0..<s { let gv = gp[j]; a += gv; b += gv * (xp[j] - mu) }
+                            let (a, b) = sumAndCentredDot(g + off, x + off, s, centre: mu)
                             accG += Double(a); accGX += Double(b)
                         }
                         sgp[ch] = Float(accG)
