@@ -53,7 +53,7 @@ $(PEERS):
 	@py=""; for c in python3.13 python3.12 $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3) python3; do \
 		if $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then py=$$c; break; fi; done; \
 	[ -n "$$py" ] || { echo "make bench needs a python >= 3.12 for JAX"; exit 1; }; \
-	$$py -m venv .build-peers && $(PEERS) -m pip install --quiet torch jax numpy
+	$$py -m venv .build-peers && $(PEERS) -m pip install --quiet torch jax numpy || { rm -rf .build-peers; exit 1; }
 
 bench: setup $(PEERS)
 	bash Benchmarks/run.sh --rounds 3 --trials 2 --seconds 1.5 --raw Benchmarks/results/latest.jsonl

@@ -17,8 +17,7 @@ def extra(p):
 
 
 def main():
-    args = bc.parse_args("PyTorch throughput benchmark",
-                         extra)
+    args = bc.parse_args("PyTorch throughput benchmark", extra)
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
@@ -27,7 +26,7 @@ def main():
     setting = {"threads": args.threads, "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
                "openblas_openmp": "openblas-openmp" in os.environ.get("LD_LIBRARY_PATH", ""),
                "compiled": args.compile, "version": torch.__version__}
-    compiled = (lambda f: torch.compile(f)) if args.compile else (lambda f: f)
+    compiled = torch.compile if args.compile else (lambda f: f)
 
     def batches(count, n, shape=(1, 28, 28)):
         g = torch.Generator().manual_seed(args.seed)

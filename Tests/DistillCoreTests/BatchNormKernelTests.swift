@@ -1,7 +1,7 @@
 import XCTest
 @testable import DistillCore
 
-/// The 16-lane row reductions of `BatchNormKernels` against Double sums, over lengths that hit
+/// The 16-lane row reductions of `BatchNormKernels` (and `Reduce.contiguousSum`) against Double sums, over lengths that hit
 /// every tail (below one vector, between one and four, exact multiples, one past), and the
 /// per-channel moments and gradient sums they feed.
 final class BatchNormKernelTests: XCTestCase {
@@ -24,7 +24,7 @@ final class BatchNormKernelTests: XCTestCase {
                 g.withUnsafeBufferPointer { gp in
                     let xb = xp.baseAddress ?? UnsafePointer(bitPattern: 64)!, gb = gp.baseAddress ?? UnsafePointer(bitPattern: 64)!
                     let tol = 1e-5 * Double(max(n, 1)) * 5
-                    XCTAssertEqual(Double(BatchNormKernels.sum(xb, n)), sum, accuracy: tol, "sum, n = \(n)")
+                    XCTAssertEqual(Double(Reduce.contiguousSum(xb, n)), sum, accuracy: tol, "sum, n = \(n)")
                     XCTAssertEqual(Double(BatchNormKernels.squaredDeviations(xb, n, from: mu)), sq, accuracy: tol * 5, "squares, n = \(n)")
                     let (a, b) = BatchNormKernels.sumAndCentredDot(gb, xb, n, centre: mu)
                     XCTAssertEqual(Double(a), gs, accuracy: tol, "Σg, n = \(n)")

@@ -21,28 +21,14 @@ enum BatchNormKernels {
         }
     }
 
-    // Row reductions with four 16-lane accumulators (a scalar `r += row[j]` loop is one serial
-    // add chain: LLVM may not reorder float sums), lanes combined in a fixed order, so the bits
-    // are the same on every run and thread count.
+    // Row reductions with 16-lane accumulators (a scalar `r += row[j]` loop is one serial add
+    // chain: LLVM may not reorder float sums), lanes combined in a fixed order, so the bits are
+    // the same on every run and thread count. Plain row sums are `Reduce.contiguousSum`.
 
     private typealias V = SIMD16<Float>
 
     @inline(__always) private static func load(_ p: UnsafePointer<Float>) -> V {
         UnsafeRawPointer(p).loadUnaligned(as: V.self)
-    }
-
-    /// Σ p[j], j < count.
-    @inline(__always) static func sum(_ p: UnsafePointer<Float>, _ count: Int) -> Float {
-        var a0 = V(), a1 = V(), a2 = V(), a3 = V()
-        var j = 0
-        while j + 64 <= count {
-            a0 += load(p + j); a1 += load(p + j + 16); a2 += load(p + j + 32); a3 += load(p + j + 48)
-            j += 64
-        }
-        while j + 16 <= count { a0 += load(p + j); j += 16 }
-        var r = ((a0 + a1) + (a2 + a3)).sum()
-        while j < count { r += p[j]; j += 1 }
-        return r
     }
 
     /// Σ (p[j] − mu)², j < count.
@@ -89,7 +75,7 @@ enum BatchNormKernels {
                 split(c, n: n, c: c, s: s) { channels in
                     for ch in channels {
                         var acc: Double = 0
-                        for i in 0..<n { acc += Double(sum(x + (i * c + ch) * s, s)) }
+                        for i in 0..<n { acc += Double(Reduce.contiguousSum(x + (i * c + ch) * s, s)) }
                         let mu = Float(acc / m)
                         var sq: Double = 0
                         for i in 0..<n { sq += Double(squaredDeviations(x + (i * c + ch) * s, s, from: mu)) }

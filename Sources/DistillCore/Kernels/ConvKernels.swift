@@ -244,26 +244,13 @@ enum ConvKernels {
         }
     }
 
-    /// Σ of n floats with 16 independent lanes (a scalar loop would be one long dependency chain).
-    @inline(__always) static func sum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
-        var acc = SIMD16<Float>(repeating: 0)
-        var i = 0
-        while i + 16 <= n {
-            acc += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
-            i += 16
-        }
-        var total = acc.sum()
-        while i < n { total += p[i]; i += 1 }
-        return total
-    }
-
     /// Σ over n, h, w of dy [N, O, OH, OW]: the bias gradient.
     static func biasGradient(dy: UnsafePointer<Float>, db: UnsafeMutablePointer<Float>, n: Int, o: Int, plane: Int) {
         db.initialize(repeating: 0, count: o)
         for i in 0..<n {
             for oc in 0..<o {
                 let s = dy + (i * o + oc) * plane
-                db[oc] += sum(s, plane)
+                db[oc] += Reduce.contiguousSum(s, plane)
             }
         }
     }

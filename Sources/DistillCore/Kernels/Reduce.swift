@@ -4,6 +4,20 @@ enum Reduce {
         (Shape.count(Array(shape[..<axis])), shape[axis], Shape.count(Array(shape[(axis + 1)...])))
     }
 
+    /// Σ of n contiguous floats with 16 independent lanes (a scalar loop would be one long
+    /// dependency chain: LLVM keeps float sums in order), lanes combined in a fixed order.
+    @inline(__always) static func contiguousSum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = SIMD16<Float>(repeating: 0)
+        var i = 0
+        while i + 16 <= n {
+            acc += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
+            i += 16
+        }
+        var total = acc.sum()
+        while i < n { total += p[i]; i += 1 }
+        return total
+    }
+
     /// Sum along one axis; the result drops that axis.
     static func sum(_ x: Tensor, axis: Int) -> Tensor {
         let (outer, n, inner) = split(x.shape, axis: axis)
