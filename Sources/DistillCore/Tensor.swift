@@ -47,6 +47,14 @@ public struct Tensor: @unchecked Sendable {
         return Tensor(storage: s, shape: shape)
     }
 
+    /// Builds a tensor held in the blocked layout `l` (whose element count is the shape's) by
+    /// letting `body` initialise every element of a fresh blocked buffer.
+    static func makeBlocked(_ shape: [Int], _ l: Blocked16, _ body: (UnsafeMutablePointer<Float>) -> Void) -> Tensor {
+        let s = TensorStorage(uninitializedBlocked: l)
+        body(s.blocked(as: l)!)
+        return Tensor(storage: s, shape: shape)
+    }
+
     public var rank: Int { shape.count }
     public var count: Int { storage.count }
     public var scalars: [Float] { Array(UnsafeBufferPointer(start: storage.pointer, count: storage.count)) }
@@ -82,7 +90,7 @@ public struct Tensor: @unchecked Sendable {
     /// The tape node is kept: optimizers update leaf parameters in place this way.
     public mutating func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
         if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
-        return try body(UnsafeMutableBufferPointer(start: storage.pointer, count: storage.count))
+        return try body(UnsafeMutableBufferPointer(start: storage.mutablePointer(), count: storage.count))
     }
 
     /// Replaces the elements with those of `other` (same shape), keeping this tensor's node.

@@ -63,8 +63,10 @@ final class DataFreeTeacherTests: XCTestCase {
     }
 
     /// CI-size: a LeNet-5 (bn) teacher trained here on 1000 Fashion-MNIST images; DeepInversion
-    /// recovers 2 × 40 images in 40 steps each; the student distilled on them beats the same
+    /// recovers 2 × 40 images in 80 steps each; the student distilled on them beats the same
     /// student distilled on as many Gaussian-noise images, on 500 test images, fixed seeds.
+    /// (At 40 steps the recovered images gave 11–13 % against noise's 8 %, and the outcome
+    /// flipped with the rounding of the batch-norm sums; at 80 it is 42–46 % on both kernels.)
     func testCISizeDeepInversionBeatsKDOnNoise() throws {
         guard let train = try? Dataset.fashionMNIST(split: .train).first(1000),
               let test = try? Dataset.fashionMNIST(split: .test).first(500) else {
@@ -77,7 +79,7 @@ final class DataFreeTeacherTests: XCTestCase {
         let teacherAccuracy = try TransferSetKD.accuracy(net, on: test)
         XCTAssertGreaterThan(teacherAccuracy, 0.6)
         var s = DeepInversionSettings()
-        s.iterations = 40; s.learningRate = 0.1
+        s.iterations = 80; s.learningRate = 0.1
         var batches: [Tensor] = []
         for b in 0..<2 {
             let initial = Tensor.normal([40, 1, 28, 28], using: &g)

@@ -217,3 +217,59 @@ extension ConvKernels {
         }
     }
 }
+
+extension ConvKernels {
+    // Storage-level forms used by `ConvOps`: oneDNN's blocked kernels read activations that are
+    // already blocked in place and return blocked outputs, so a network of convolutions, batch
+    // norms and elementwise ops reorders only where something reads the plain elements.
+
+    /// y = conv(x, W) (+ bias) as new storage, with the kernel `ConvDispatch` chooses.
+    static func forward(x: TensorStorage, weight: TensorStorage, bias: TensorStorage?, _ g: ConvGeometry) -> TensorStorage {
+        var out: TensorStorage? = nil
+        ConvDispatch.run(g, .forward) { b in
+            switch b {
+            case .im2col:
+                let y = TensorStorage(uninitializedCount: Shape.count(g.outputShape))
+                forwardIm2col(x: x.pointer, weight: weight.pointer, bias: bias.map { UnsafePointer($0.pointer) }, y: y.pointer, g)
+                out = y
+                return true
+            case .dnnl(let l):
+                guard let y = DNNLConv.forward(x: x, weight: weight, bias: bias, g, layout: l) else { return false }
+                out = y
+                return true
+            }
+        }
+        return out!
+    }
+
+    /// dx = Wᵀ ⋆ dy as new storage, with the kernel `ConvDispatch` chooses.
+    static func backwardData(dy: TensorStorage, weight: TensorStorage, _ g: ConvGeometry) -> TensorStorage {
+        var out: TensorStorage? = nil
+        ConvDispatch.run(g, .backwardData) { b in
+            switch b {
+            case .im2col:
+                let dx = TensorStorage(uninitializedCount: Shape.count(g.inputShape))
+                backwardDataIm2col(dy: dy.pointer, weight: weight.pointer, dx: dx.pointer, g)
+                out = dx
+                return true
+            case .dnnl(let l):
+                guard let dx = DNNLConv.backwardData(dy: dy, weight: weight, g, layout: l) else { return false }
+                out = dx
+                return true
+            }
+        }
+        return out!
+    }
+
+    /// dW = Σₙ dy[n] ⊗ x[n] (plain), with the kernel `ConvDispatch` chooses.
+    static func backwardWeight(x: TensorStorage, dy: TensorStorage, _ g: ConvGeometry) -> TensorStorage {
+        let dw = TensorStorage(uninitializedCount: Shape.count(g.weightShape))
+        ConvDispatch.run(g, .backwardWeight) { b in
+            switch b {
+            case .im2col: backwardWeightIm2col(x: x.pointer, dy: dy.pointer, dw: dw.pointer, g); return true
+            case .dnnl(let l): return DNNLConv.backwardWeight(x: x, dy: dy, dw: dw.pointer, g, layout: l)
+            }
+        }
+        return dw
+    }
+}

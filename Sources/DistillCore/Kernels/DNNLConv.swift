@@ -49,6 +49,16 @@ enum DNNLConv {
         let reorder: dnnl_primitive_t?
         let reorderScratch: Int
         let isOutput: Bool
+        /// Set when the primitive's layout for this activation is `Blocked16` of its shape: a
+        /// storage already held blocked is used in place, and an output is returned blocked.
+        var blocked16: Blocked16? = nil
+    }
+
+    /// Memory for one operand: the caller's plain buffer (reordered at the edge when the
+    /// primitive wants another layout), or a buffer already in the operand's blocked layout.
+    enum Buffer {
+        case plain(UnsafeMutableRawPointer)
+        case inner(UnsafeMutableRawPointer)
     }
 
     final class Plan {
@@ -104,7 +114,7 @@ enum DNNLConv {
         guard let p = plan(Key(geometry: g, direction: .forward, layout: layout, bias: bias != nil)) else { return false }
         var ptrs = [UnsafeMutableRawPointer(mutating: x), UnsafeMutableRawPointer(mutating: weight), UnsafeMutableRawPointer(y)]
         if let bias { ptrs.append(UnsafeMutableRawPointer(mutating: bias)) }
-        execute(p, ptrs, g)
+        execute(p, ptrs.map { .plain($0) }, g)
         return true
     }
 
@@ -112,7 +122,7 @@ enum DNNLConv {
     static func backwardData(dy: UnsafePointer<Float>, weight: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
                              _ g: ConvGeometry, layout: DNNLConvLayout) -> Bool {
         guard let p = plan(Key(geometry: g, direction: .backwardData, layout: layout, bias: false)) else { return false }
-        execute(p, [UnsafeMutableRawPointer(mutating: dy), UnsafeMutableRawPointer(mutating: weight), UnsafeMutableRawPointer(dx)], g)
+        execute(p, [.plain(UnsafeMutableRawPointer(mutating: dy)), .plain(UnsafeMutableRawPointer(mutating: weight)), .plain(UnsafeMutableRawPointer(dx))], g)
         return true
     }
 
@@ -122,7 +132,54 @@ enum DNNLConv {
         guard let p = plan(Key(geometry: g, direction: .backwardWeight, layout: layout, bias: db != nil)) else { return false }
         var ptrs = [UnsafeMutableRawPointer(mutating: x), UnsafeMutableRawPointer(mutating: dy), UnsafeMutableRawPointer(dw)]
         if let db { ptrs.append(UnsafeMutableRawPointer(db)) }
-        execute(p, ptrs, g)
+        execute(p, ptrs.map { .plain($0) }, g)
+        return true
+    }
+
+    // MARK: - storage entry points (activations may stay blocked)
+
+    /// The buffer to read an input activation from: its blocked copy when the primitive computes
+    /// in that layout, else the plain elements (reordered at the edge).
+    private static func input(_ s: TensorStorage, _ op: Operand) -> Buffer {
+        if let l = op.blocked16, let b = s.blocked(as: l) { return .inner(UnsafeMutableRawPointer(b)) }
+        return .plain(UnsafeMutableRawPointer(s.pointer))
+    }
+
+    /// Fresh storage for an output activation of `count` elements, blocked when the primitive computes blocked.
+    private static func output(_ op: Operand, count: Int) -> (TensorStorage, Buffer) {
+        if let l = op.blocked16 {
+            let s = TensorStorage(uninitializedBlocked: l)
+            return (s, .inner(UnsafeMutableRawPointer(s.blocked(as: l)!)))
+        }
+        let s = TensorStorage(uninitializedCount: count)
+        return (s, .plain(UnsafeMutableRawPointer(s.pointer)))
+    }
+
+    /// y = conv(x, W) (+ bias) as new storage (blocked when the primitive computes blocked); nil
+    /// when oneDNN cannot build the geometry.
+    static func forward(x: TensorStorage, weight: TensorStorage, bias: TensorStorage?, _ g: ConvGeometry,
+                        layout: DNNLConvLayout) -> TensorStorage? {
+        guard let p = plan(Key(geometry: g, direction: .forward, layout: layout, bias: bias != nil)) else { return nil }
+        let (y, yb) = output(p.operands[2], count: Shape.count(g.outputShape))
+        var buffers = [input(x, p.operands[0]), .plain(UnsafeMutableRawPointer(weight.pointer)), yb]
+        if let bias { buffers.append(.plain(UnsafeMutableRawPointer(bias.pointer))) }
+        execute(p, buffers, g)
+        return y
+    }
+
+    /// dx = convᵀ(dy, W) as new storage; nil when oneDNN cannot build the geometry.
+    static func backwardData(dy: TensorStorage, weight: TensorStorage, _ g: ConvGeometry, layout: DNNLConvLayout) -> TensorStorage? {
+        guard let p = plan(Key(geometry: g, direction: .backwardData, layout: layout, bias: false)) else { return nil }
+        let (dx, dxb) = output(p.operands[2], count: Shape.count(g.inputShape))
+        execute(p, [input(dy, p.operands[0]), .plain(UnsafeMutableRawPointer(weight.pointer)), dxb], g)
+        return dx
+    }
+
+    /// dW = Σₙ dy ⊗ x into plain `dw`; false when oneDNN cannot build the geometry.
+    static func backwardWeight(x: TensorStorage, dy: TensorStorage, dw: UnsafeMutablePointer<Float>, _ g: ConvGeometry,
+                               layout: DNNLConvLayout) -> Bool {
+        guard let p = plan(Key(geometry: g, direction: .backwardWeight, layout: layout, bias: false)) else { return false }
+        execute(p, [input(x, p.operands[0]), input(dy, p.operands[1]), .plain(UnsafeMutableRawPointer(dw))], g)
         return true
     }
 
@@ -160,8 +217,8 @@ enum DNNLConv {
         ensure(status == dnnl_success, "oneDNN convolution failed with status \(status.rawValue) for \(g)")
     }
 
-    /// Runs a plan over the caller's plain buffers (in the order of `plan.operands`).
-    private static func execute(_ plan: Plan, _ ptrs: [UnsafeMutableRawPointer], _ g: ConvGeometry) {
+    /// Runs a plan over the caller's buffers (in the order of `plan.operands`).
+    private static func execute(_ plan: Plan, _ ptrs: [Buffer], _ g: ConvGeometry) {
         Threads.ensureApplied()
         var stream: dnnl_stream_t? = nil
         ensure(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue) == dnnl_success, "oneDNN stream_create failed")
@@ -175,8 +232,17 @@ enum DNNLConv {
         var args: [dnnl_exec_arg_t] = []
         var after: [(dnnl_primitive_t, Int, dnnl_memory_t, dnnl_memory_t)] = []
         for (i, op) in plan.operands.enumerated() {
+            if case .inner(let handle) = ptrs[i] {   // already in the primitive's layout: no reorder
+                ensure(op.blocked16 != nil, "DNNLConv: a blocked buffer for an operand that is not blocked (\(g))")
+                var inner = op.inner
+                let innerMem = memory(&inner, handle)
+                owned.append(innerMem)
+                args.append(dnnl_exec_arg_t(arg: op.arg, memory: innerMem))
+                continue
+            }
+            guard case .plain(let handle) = ptrs[i] else { continue }
             var user = op.user
-            let userMem = memory(&user, ptrs[i])
+            let userMem = memory(&user, handle)
             owned.append(userMem)
             guard let reorder = op.reorder else {
                 args.append(dnnl_exec_arg_t(arg: op.arg, memory: userMem))
@@ -300,8 +366,14 @@ enum DNNLConv {
         for s in specs {
             // the bias is the second weights operand of its primitive descriptor (index 1)
             let index: Int32 = s.1 == DNNL_ARG_BIAS || s.1 == DNNL_ARG_DIFF_BIAS ? 1 : 0
-            guard let op = index == 1 ? biasOperand(pd, s.0, s.1, user: s.2, isOutput: s.3) : operand(pd, s.0, s.1, user: s.2, isOutput: s.3)
+            guard var op = index == 1 ? biasOperand(pd, s.0, s.1, user: s.2, isOutput: s.3) : operand(pd, s.0, s.1, user: s.2, isOutput: s.3)
             else { return nil }
+            let activations = [DNNL_ARG_SRC, DNNL_ARG_DST, DNNL_ARG_DIFF_SRC, DNNL_ARG_DIFF_DST]
+            if activations.contains(s.1), op.reorder != nil,
+               let l = Blocked16(shape: s.1 == DNNL_ARG_SRC || s.1 == DNNL_ARG_DIFF_SRC ? g.inputShape : g.outputShape) {
+                var blockedMD = desc(l.shape, dnnl_nChw16c), inner = op.inner
+                if dnnl_memory_desc_equal(&blockedMD, &inner) != 0 { op.blocked16 = l }
+            }
             operands.append(op)
         }
         var prim: dnnl_primitive_t? = nil

@@ -1,19 +1,32 @@
 /// Elementwise kernels over raw buffers, with NumPy broadcasting. No autograd knowledge.
 enum Elementwise {
-    /// Applies `f` to every element.
+    /// Applies `f` to every element. A tensor held only in the blocked layout maps in it (an
+    /// elementwise op does not care how the elements are ordered), so the result stays blocked.
     @inline(__always)
     static func map(_ x: Tensor, _ f: (Float) -> Float) -> Tensor {
         let n = x.count
+        if let l = x.storage.blockedOnlyLayout {
+            let p = x.storage.blocked(as: l)!
+            return Tensor.makeBlocked(x.shape, l) { o in for i in 0..<n { o[i] = f(p[i]) } }
+        }
         return Tensor.make(x.shape) { o in
             let p = x.storage.pointer
             for i in 0..<n { o[i] = f(p[i]) }
         }
     }
 
-    /// Applies `f` pairwise to two same-shape tensors.
+    /// Applies `f` pairwise to two same-shape tensors: in the blocked layout when either operand
+    /// is held only blocked (the other is read through a blocked copy), else plain.
     @inline(__always)
     static func zipSame(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
         let n = a.count
+        if let l = a.storage.blockedOnlyLayout ?? b.storage.blockedOnlyLayout {
+            return a.storage.withBlocked(l) { pa in
+                b.storage.withBlocked(l) { pb in
+                    Tensor.makeBlocked(a.shape, l) { o in for i in 0..<n { o[i] = f(pa[i], pb[i]) } }
+                }
+            }
+        }
         return Tensor.make(a.shape) { o in
             let pa = a.storage.pointer, pb = b.storage.pointer
             for i in 0..<n { o[i] = f(pa[i], pb[i]) }

@@ -20,10 +20,16 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
         if let t { ensure(t.shape == [c], "batchNorm: \(name) \(Shape.describe(t.shape)) does not match input \(Shape.describe(x.shape)) (expected [\(c)])") }
     }
     let m = n * s
+    // Activations held only in oneDNN's blocked layout (a convolution's output) stay in it.
+    let blocked = x.storage.blockedOnlyLayout.flatMap { $0.shape == x.shape ? $0 : nil }
     let mean: [Float], variance: [Float]
     if training {
         ensure(m > 1, "batchNorm: training needs more than one value per channel, input \(Shape.describe(x.shape))")
-        (mean, variance) = BatchNormKernels.moments(x.storage.pointer, n: n, c: c, s: s)
+        if let l = blocked {
+            (mean, variance) = BatchNormKernels.moments(blocked: x.storage.blocked(as: l)!, l)
+        } else {
+            (mean, variance) = BatchNormKernels.moments(x.storage.pointer, n: n, c: c, s: s)
+        }
         let unbias = Float(m) / Float(m - 1)
         runningMean.withUnsafeMutableBufferPointer { rm in
             for ch in 0..<c { rm[ch] = (1 - momentum) * rm[ch] + momentum * mean[ch] }
@@ -39,7 +45,9 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
     let w = weight?.scalars, b = bias?.scalars
     let scale = (0..<c).map { invstd[$0] * (w?[$0] ?? 1) }
     let shift = (0..<c).map { (b?[$0] ?? 0) - mean[$0] * scale[$0] }
-    let y = Tensor.make(x.shape) { out in
+    let y = blocked.map { l in
+        Tensor.makeBlocked(x.shape, l) { out in BatchNormKernels.affine(blocked: x.storage.blocked(as: l)!, l, scale: scale, shift: shift, out) }
+    } ?? Tensor.make(x.shape) { out in
         BatchNormKernels.affine(x.storage.pointer, n: n, c: c, s: s, scale: scale, shift: shift, out)
     }
     var inputs = [x]
@@ -52,8 +60,26 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
                          attributes: ["eps": .float(eps), "training": .bool(training), "runningMean": .tensor(stats.0),
                                       "runningVar": .tensor(stats.1), "hasWeight": .bool(weight != nil), "hasBias": .bool(bias != nil)]) { g, _ in
         let needX = x.node != nil, needW = weight?.node != nil, needB = bias?.node != nil
-        var gx: Tensor?, gw: Tensor?, gb: Tensor?
-        if !GradMode.isEnabled {
+        var gx: Tensor?, gw: Tensor?, gb: Tensor?, gb0: Tensor?
+        if !GradMode.isEnabled, let l = blocked {
+            // blocked throughout: the gradient is read through a blocked copy if it arrives plain
+            g.storage.withBlocked(l) { gb in
+                x.storage.withBlocked(l) { xb in
+                    let (sg, sgx) = BatchNormKernels.gradientSums(blocked: gb, xb, l, mean: mean, invstd: invstd)
+                    if needX {
+                        gx = training
+                            ? Tensor.makeBlocked(x.shape, l) { out in
+                                BatchNormKernels.trainingInputGradient(blocked: gb, xb, l, mean: mean, invstd: invstd, weight: w,
+                                                                       sumG: sg, sumGX: sgx, out) }
+                            : Tensor.makeBlocked(x.shape, l) { out in
+                                BatchNormKernels.affine(blocked: gb, l, scale: scale, shift: [Float](repeating: 0, count: c), out) }
+                    }
+                    if needW { gw = Tensor(shape: [c], scalars: sgx) }
+                    if needB { gb0 = Tensor(shape: [c], scalars: sg) }
+                }
+            }
+            gb = gb0
+        } else if !GradMode.isEnabled {
             let (sg, sgx) = BatchNormKernels.gradientSums(g.storage.pointer, x.storage.pointer, n: n, c: c, s: s, mean: mean, invstd: invstd)
             if needX {
                 gx = training

@@ -72,10 +72,7 @@ enum ConvOps {
     static func forward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ g: ConvGeometry) -> Tensor {
         ensure(x.shape == g.inputShape && weight.shape == g.weightShape,
                      "conv2d: input \(Shape.describe(x.shape)) and weight \(Shape.describe(weight.shape)) do not match \(g)")
-        let y = Tensor.make(g.outputShape) { out in
-            ConvKernels.forward(x: x.storage.pointer, weight: weight.storage.pointer, bias: bias.map { UnsafePointer($0.storage.pointer) },
-                                y: out, g)
-        }
+        let y = Tensor(storage: ConvKernels.forward(x: x.storage, weight: weight.storage, bias: bias?.storage, g), shape: g.outputShape)
         let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
         return Tensor.record(.conv2d, result: y, inputs: inputs,
                              attributes: ["stride": .ints([g.sh, g.sw]), "padding": .ints([g.ph, g.pw]),
@@ -92,9 +89,7 @@ enum ConvOps {
     static func data(_ dy: Tensor, _ weight: Tensor, _ g: ConvGeometry) -> Tensor {
         ensure(dy.shape == g.outputShape && weight.shape == g.weightShape,
                      "convTranspose2d: input \(Shape.describe(dy.shape)) and weight \(Shape.describe(weight.shape)) do not match \(g)")
-        let dx = Tensor.make(g.inputShape) { out in
-            ConvKernels.backwardData(dy: dy.storage.pointer, weight: weight.storage.pointer, dx: out, g)
-        }
+        let dx = Tensor(storage: ConvKernels.backwardData(dy: dy.storage, weight: weight.storage, g), shape: g.inputShape)
         return Tensor.record(.convTranspose2d, result: dx, inputs: [dy, weight]) { gg, _ in
             [dy.node == nil ? nil : forward(gg, weight, nil, g),
              weight.node == nil ? nil : weightGradient(gg, dy, g)]
@@ -106,9 +101,7 @@ enum ConvOps {
     static func weightGradient(_ x: Tensor, _ dy: Tensor, _ g: ConvGeometry) -> Tensor {
         ensure(x.shape == g.inputShape && dy.shape == g.outputShape,
                      "conv2dBackwardWeight: input \(Shape.describe(x.shape)) and output gradient \(Shape.describe(dy.shape)) do not match \(g)")
-        let dw = Tensor.make(g.weightShape) { out in
-            ConvKernels.backwardWeight(x: x.storage.pointer, dy: dy.storage.pointer, dw: out, g)
-        }
+        let dw = Tensor(storage: ConvKernels.backwardWeight(x: x.storage, dy: dy.storage, g), shape: g.weightShape)
         return Tensor.record(.conv2dBackwardWeight, result: dw, inputs: [x, dy]) { gg, _ in
             [x.node == nil ? nil : data(dy, gg, g),
              dy.node == nil ? nil : forward(x, gg, nil, g)]
