@@ -186,40 +186,7 @@ public func setConvolutionMode(_ mode: ConvMode?) { ConvDispatch.setMode(mode) }
 public var convolutionMode: ConvMode { ConvDispatch.mode }
 
 extension ConvKernels {
-    /// y[n, o] = Σ W[o] ⋆ x[n] (+ bias[o]) with the kernel `ConvDispatch` chooses.
-    static func forward(x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                        y: UnsafeMutablePointer<Float>, _ g: ConvGeometry) {
-        ConvDispatch.run(g, .forward) { b in
-            switch b {
-            case .im2col: forwardIm2col(x: x, weight: weight, bias: bias, y: y, g); return true
-            case .dnnl(let l): return DNNLConv.forward(x: x, weight: weight, bias: bias, y: y, g, layout: l)
-            }
-        }
-    }
-
-    /// dx = Wᵀ ⋆ dy (the transposed convolution) with the kernel `ConvDispatch` chooses.
-    static func backwardData(dy: UnsafePointer<Float>, weight: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, _ g: ConvGeometry) {
-        ConvDispatch.run(g, .backwardData) { b in
-            switch b {
-            case .im2col: backwardDataIm2col(dy: dy, weight: weight, dx: dx, g); return true
-            case .dnnl(let l): return DNNLConv.backwardData(dy: dy, weight: weight, dx: dx, g, layout: l)
-            }
-        }
-    }
-
-    /// dW = Σₙ dy[n] ⊗ x[n] with the kernel `ConvDispatch` chooses.
-    static func backwardWeight(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>, _ g: ConvGeometry) {
-        ConvDispatch.run(g, .backwardWeight) { b in
-            switch b {
-            case .im2col: backwardWeightIm2col(x: x, dy: dy, dw: dw, g); return true
-            case .dnnl(let l): return DNNLConv.backwardWeight(x: x, dy: dy, dw: dw, g, layout: l)
-            }
-        }
-    }
-}
-
-extension ConvKernels {
-    // Storage-level forms used by `ConvOps`: oneDNN's blocked kernels read activations that are
+    // The kernels `ConvOps` calls, over storage: oneDNN's blocked kernels read activations that are
     // already blocked in place and return blocked outputs, so a network of convolutions, batch
     // norms and elementwise ops reorders only where something reads the plain elements.
 

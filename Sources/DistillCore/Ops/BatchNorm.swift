@@ -60,25 +60,24 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
                          attributes: ["eps": .float(eps), "training": .bool(training), "runningMean": .tensor(stats.0),
                                       "runningVar": .tensor(stats.1), "hasWeight": .bool(weight != nil), "hasBias": .bool(bias != nil)]) { g, _ in
         let needX = x.node != nil, needW = weight?.node != nil, needB = bias?.node != nil
-        var gx: Tensor?, gw: Tensor?, gb: Tensor?, gb0: Tensor?
+        var gx: Tensor?, gw: Tensor?, gb: Tensor?
         if !GradMode.isEnabled, let l = blocked {
             // blocked throughout: the gradient is read through a blocked copy if it arrives plain
-            g.storage.withBlocked(l) { gb in
+            g.storage.withBlocked(l) { gBlocked in
                 x.storage.withBlocked(l) { xb in
-                    let (sg, sgx) = BatchNormKernels.gradientSums(blocked: gb, xb, l, mean: mean, invstd: invstd)
+                    let (sg, sgx) = BatchNormKernels.gradientSums(blocked: gBlocked, xb, l, mean: mean, invstd: invstd)
                     if needX {
                         gx = training
                             ? Tensor.makeBlocked(x.shape, l) { out in
-                                BatchNormKernels.trainingInputGradient(blocked: gb, xb, l, mean: mean, invstd: invstd, weight: w,
+                                BatchNormKernels.trainingInputGradient(blocked: gBlocked, xb, l, mean: mean, invstd: invstd, weight: w,
                                                                        sumG: sg, sumGX: sgx, out) }
                             : Tensor.makeBlocked(x.shape, l) { out in
-                                BatchNormKernels.affine(blocked: gb, l, scale: scale, shift: [Float](repeating: 0, count: c), out) }
+                                BatchNormKernels.affine(blocked: gBlocked, l, scale: scale, shift: [Float](repeating: 0, count: c), out) }
                     }
                     if needW { gw = Tensor(shape: [c], scalars: sgx) }
-                    if needB { gb0 = Tensor(shape: [c], scalars: sg) }
+                    if needB { gb = Tensor(shape: [c], scalars: sg) }
                 }
             }
-            gb = gb0
         } else if !GradMode.isEnabled {
             let (sg, sgx) = BatchNormKernels.gradientSums(g.storage.pointer, x.storage.pointer, n: n, c: c, s: s, mean: mean, invstd: invstd)
             if needX {
