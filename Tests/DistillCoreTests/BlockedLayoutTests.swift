@@ -163,6 +163,38 @@ final class BlockedLayoutTests: XCTestCase {
         }
     }
 
+    /// A downsampling block under `rule`: the 1×1 stride-2 shortcut (16→32) reads the blocked
+    /// activation in place and returns a blocked output, and the block's output and gradients
+    /// (input, both weights of the main path and the shortcut's) match im2col.
+    func testRuleKeepsOneByOneShortcutsBlockedAndMatchesPlain() {
+        let n = 4, c = 16, o = 32, hw = 8
+        let x0 = Tensor(shape: [n, c, hw, hw], scalars: values(n * c * hw * hw, seed: 31))
+        let w0 = Tensor(shape: [c, c, 3, 3], scalars: values(c * c * 9, seed: 32).map { $0 * 0.1 })
+        let w1 = Tensor(shape: [o, c, 3, 3], scalars: values(o * c * 9, seed: 33).map { $0 * 0.1 })
+        let ws = Tensor(shape: [o, c, 1, 1], scalars: values(o * c, seed: 34).map { $0 * 0.3 })
+        func run(_ mode: ConvMode) -> (out: [Float], grads: [[Float]], shortcutBlocked: Bool) {
+            ConvDispatch.setMode(mode)
+            defer { ConvDispatch.setMode(nil) }
+            let x = x0.requiringGradient(), a = w0.requiringGradient(), b = w1.requiringGradient(), s = ws.requiringGradient()
+            let h = conv2d(x, weight: a, padding: (1, 1)).relu()
+            let main = conv2d(h, weight: b, stride: (2, 2), padding: (1, 1))
+            let shortcut = conv2d(h, weight: s, stride: (2, 2))
+            let y = (main + shortcut).relu()
+            let loss = (y * y).mean()
+            loss.backward()
+            return (y.scalars, [x.gradient!.scalars, a.gradient!.scalars, b.gradient!.scalars, s.gradient!.scalars],
+                    h.storage.blockedOnlyLayout != nil && shortcut.storage.blockedOnlyLayout != nil)
+        }
+        let plain = run(.im2col)
+        let rule = run(.rule)
+        XCTAssertFalse(plain.shortcutBlocked)
+        XCTAssertTrue(rule.shortcutBlocked, "the 1×1 shortcut made its input or output plain")
+        assertClose(rule.out, plain.out, "output")
+        for (i, name) in ["input gradient", "conv 1 weight gradient", "conv 2 weight gradient", "shortcut weight gradient"].enumerated() {
+            assertClose(rule.grads[i], plain.grads[i], name, tolerance: 2e-4)
+        }
+    }
+
     /// The DeepInversion pattern: eval-mode batch norm on a blocked convolution output whose
     /// batch statistics also feed a loss (read plain), gradients taken with respect to the input
     /// (plain and blocked gradients meet at the convolution output).

@@ -110,17 +110,19 @@ final class DNNLConvTests: XCTestCase {
         for d in ConvDirection.allCases { XCTAssertNotNil(ConvDispatch.decision(g, d, mode: .auto), "auto decided \(d)") }
     }
 
-    /// `rule` picks by geometry alone: oneDNN blocked for 3×3 layers over 3+ channels and
-    /// LeNet-5's 6→16 5×5, im2col for 1×1 shortcuts, grouped and single-channel convolutions.
+    /// `rule` picks by geometry alone: oneDNN blocked for 3×3 layers over 3+ channels, LeNet-5's
+    /// 6→16 5×5 and 1×1 shortcuts over 16-multiple channels; im2col for other 1×1 convolutions,
+    /// grouped and single-channel convolutions.
     func testRuleChoosesByGeometry() {
         let blocked: [(String, ConvGeometry)] = [
             ("ResNet stage 16→16", Self.geometry(n: 8, c: 16, h: 32, w: 32, o: 16, k: (3, 3), p: (1, 1))),
             ("ResNet 32→64 s2", Self.geometry(n: 8, c: 32, h: 16, w: 16, o: 64, k: (3, 3), s: (2, 2), p: (1, 1))),
             ("RGB first layer", Self.geometry(n: 8, c: 3, h: 32, w: 32, o: 16, k: (3, 3), p: (1, 1))),
             ("LeNet conv2", Self.geometry(n: 8, c: 6, h: 14, w: 14, o: 16, k: (5, 5))),
+            ("1×1 shortcut 16→32 s2", Self.geometry(n: 8, c: 16, h: 32, w: 32, o: 32, k: (1, 1), s: (2, 2))),
         ]
         let im2col: [(String, ConvGeometry)] = [
-            ("1×1 shortcut", Self.geometry(n: 8, c: 16, h: 32, w: 32, o: 32, k: (1, 1), s: (2, 2))),
+            ("1×1 connector 24→40", Self.geometry(n: 8, c: 24, h: 8, w: 8, o: 40, k: (1, 1))),
             ("1-channel 3×3", Self.geometry(n: 8, c: 1, h: 28, w: 28, o: 16, k: (3, 3), p: (1, 1))),
             ("LeNet conv1", Self.geometry(n: 8, c: 1, h: 28, w: 28, o: 6, k: (5, 5), p: (2, 2))),
             ("groups 4", Self.geometry(n: 2, c: 8, h: 7, w: 7, o: 12, k: (3, 3), p: (1, 1), groups: 4)),

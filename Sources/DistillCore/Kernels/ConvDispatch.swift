@@ -57,14 +57,21 @@ enum ConvDispatch {
 
     /// The `rule` mode's choice, a function of the geometry alone (so one seed gives one set of
     /// numbers on every run): oneDNN's blocked kernels for convolutions with a spatial kernel and
-    /// at least 27 rows in the im2col matrix (3×3 over 3 channels and up), im2col + GEMM for 1×1
-    /// convolutions, grouped ones and single-channel inputs. Drawn from `ConvBench` at batch 128
-    /// on the zoo's ResNet-20 and LeNet-5 layers (docs/convolution.md): blocked wins every 3×3
+    /// at least 27 rows in the im2col matrix (3×3 over 3 channels and up) and for 1×1
+    /// convolutions whose input and output channels are multiples of 16; im2col + GEMM for other
+    /// 1×1 convolutions, grouped ones and single-channel inputs. Drawn from `ConvBench` at batch
+    /// 128 on the zoo's ResNet-20 and LeNet-5 layers (docs/convolution.md): blocked wins every 3×3
     /// layer with 16 or more channels by 1.3–1.6× forward + backward and LeNet-5's 6→16 5×5;
-    /// im2col wins or ties the 1×1 stride-2 shortcuts and the 1-channel first layers. The same
-    /// choice serves every direction; where oneDNN declines a geometry, `run` falls back to im2col.
+    /// im2col wins the 1-channel first layers. In isolation (plain operands) im2col ties the 1×1
+    /// stride-2 shortcuts, but inside a network their input arrives in nChw16c from the blocked
+    /// layers, where im2col would first make it plain and hand back plain gradients; with 16-
+    /// multiple channels oneDNN reads it in place (ResNet-20 training step, docs/convolution.md).
+    /// The same choice serves every direction; where oneDNN declines a geometry, `run` falls back
+    /// to im2col.
     static func ruleBackend(_ g: ConvGeometry) -> ConvBackend {
-        g.groups == 1 && g.kh * g.kw > 1 && g.ckk >= 27 ? .dnnl(.blocked) : .im2col
+        guard g.groups == 1 else { return .im2col }
+        if g.kh * g.kw > 1 { return g.ckk >= 27 ? .dnnl(.blocked) : .im2col }
+        return g.c % 16 == 0 && g.o % 16 == 0 ? .dnnl(.blocked) : .im2col
     }
 
     struct Key: Hashable {
