@@ -174,7 +174,6 @@ final class BlockedLayoutTests: XCTestCase {
         let ws = Tensor(shape: [o, c, 1, 1], scalars: values(o * c, seed: 34).map { $0 * 0.3 })
         func run(_ mode: ConvMode) -> (out: [Float], grads: [[Float]], shortcutBlocked: Bool) {
             ConvDispatch.setMode(mode)
-            defer { ConvDispatch.setMode(nil) }
             let x = x0.requiringGradient(), a = w0.requiringGradient(), b = w1.requiringGradient(), s = ws.requiringGradient()
             let h = conv2d(x, weight: a, padding: (1, 1)).relu()
             let main = conv2d(h, weight: b, stride: (2, 2), padding: (1, 1))

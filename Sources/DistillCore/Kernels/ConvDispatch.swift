@@ -71,7 +71,7 @@ enum ConvDispatch {
     static func ruleBackend(_ g: ConvGeometry) -> ConvBackend {
         guard g.groups == 1 else { return .im2col }
         if g.kh * g.kw > 1 { return g.ckk >= 27 ? .dnnl(.blocked) : .im2col }
-        return g.c % 16 == 0 && g.o % 16 == 0 ? .dnnl(.blocked) : .im2col
+        return Blocked16(shape: g.inputShape) != nil && Blocked16(shape: g.outputShape) != nil ? .dnnl(.blocked) : .im2col
     }
 
     struct Key: Hashable {
